@@ -1,0 +1,899 @@
+//! Ferrodon's configuration: one typed [`Config`], read from an optional TOML
+//! file and then from environment variables (which win).
+//!
+//! Every setting is declared once in [`SETTINGS`] with its TOML key, the
+//! environment variables that set it (Ferrodon's own name first, then
+//! Mastodon's where the meaning is the same) and a one-line description; the
+//! README's configuration table and `ferrodon config check` come from there.
+//! A bad value is a [`ConfigError`] that names the key it came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+mod secrets;
+
+pub use secrets::{SecretError, Secrets};
+
+/// How people may sign up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// Anyone may sign up and use the account at once.
+    Open,
+    /// Anyone may sign up; a moderator approves the account before it can be used.
+    Approval,
+    /// Nobody may sign up; operators create accounts with `ferrodon admin`.
+    Closed,
+}
+
+impl RegistrationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationMode::Open => "open",
+            RegistrationMode::Approval => "approval",
+            RegistrationMode::Closed => "closed",
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Which relational database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+/// The relational database.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// `sqlite:…` or `postgres://…`; through PgBouncer in production.
+    pub url: String,
+    /// Straight to PostgreSQL, for `migrate` (PgBouncer breaks session locks).
+    pub direct_url: String,
+    /// `false` sends only unnamed statements (PgBouncer < 1.21 in transaction mode).
+    pub prepared_statements: bool,
+    /// Connections per process.
+    pub pool: u32,
+}
+
+impl DatabaseConfig {
+    pub fn kind(&self) -> DatabaseKind {
+        database_kind(&self.url).unwrap_or(DatabaseKind::Sqlite)
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("direct_url", &redact_url(&self.direct_url))
+            .field("prepared_statements", &self.prepared_statements)
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+/// The Redis-API store (Redis, Valkey, Dragonfly).
+#[derive(Clone, Default)]
+pub struct RedisConfig {
+    /// When unset, Ferrodon uses in-process and SQL equivalents.
+    pub url: Option<String>,
+    /// Prefix for every key, so several instances (or test runs) share a server.
+    pub namespace: Option<String>,
+}
+
+impl RedisConfig {
+    /// The key prefix, ending in `:` when a namespace is set.
+    pub fn key_prefix(&self) -> String {
+        match &self.namespace {
+            Some(ns) if !ns.is_empty() => format!("{ns}:"),
+            _ => String::new(),
+        }
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+/// Request rate limits, with Mastodon's numbers as defaults (0 turns one off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests per 5 minutes per access token (or per IP without a token).
+    pub api: u32,
+    /// Sign-ups through the API per 30 minutes per IP.
+    pub sign_up: u32,
+    /// Password logins (`/oauth/token` password grant, the sign-in form) per 5 minutes per IP.
+    pub login: u32,
+}
+
+/// Public facts about the instance.
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    pub title: String,
+    pub description: String,
+    pub contact_email: String,
+}
+
+/// Background work.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerConfig {
+    /// How often an idle worker looks for new jobs in the database, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Jobs run at once by one worker process.
+    pub concurrency: usize,
+}
+
+/// The whole configuration of one Ferrodon process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// The instance's domain, possibly with a port (`localhost:3000`). `None`
+    /// means "localhost and the port actually bound", resolved at start.
+    pub domain: Option<String>,
+    /// Whether the instance's own URLs use https; `None` means "decide from the domain".
+    pub https: Option<bool>,
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub registrations: RegistrationMode,
+    /// Whether `/oauth/token` accepts the resource-owner password grant.
+    pub password_grant: bool,
+    /// Overrides the streaming URL published in the instance entity.
+    pub streaming_url: Option<String>,
+    /// From `SECRET_KEY_BASE`; when unset one is generated into the data dir.
+    pub secret_key_base: Option<String>,
+    pub instance: InstanceConfig,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    pub rate_limits: RateLimits,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub worker: WorkerConfig,
+}
+
+impl Config {
+    /// The domain once the listening port is known.
+    pub fn resolved_domain(&self, bound_port: u16) -> String {
+        self.domain
+            .clone()
+            .unwrap_or_else(|| format!("localhost:{bound_port}"))
+    }
+
+    /// Whether the instance's URLs use https, given its resolved domain:
+    /// explicit setting, else false for localhost or a domain with a port.
+    pub fn https_for(&self, domain: &str) -> bool {
+        self.https.unwrap_or_else(|| {
+            let host = domain.split(':').next().unwrap_or(domain);
+            !(host == "localhost" || host.ends_with(".localhost") || domain.contains(':'))
+        })
+    }
+}
+
+/// A configuration value that cannot be used, with the key it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {key}: {message}")]
+pub struct ConfigError {
+    /// The environment variable or TOML key (or the file) at fault.
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One setting: where it is read from and what it means.
+#[derive(Debug)]
+pub struct Setting {
+    /// Dotted TOML key.
+    pub key: &'static str,
+    /// Environment variables, the first being Ferrodon's own name.
+    pub env: &'static [&'static str],
+    /// Default, as text for the documentation.
+    pub default: &'static str,
+    pub secret: bool,
+    pub doc: &'static str,
+}
+
+/// Every setting Ferrodon reads.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "listen",
+        env: &["FERRODON_LISTEN"],
+        default: "127.0.0.1:3000",
+        secret: false,
+        doc: "Address and port to listen on (port 0 picks a free port). Mastodon's BIND and PORT are read when this is unset.",
+    },
+    Setting {
+        key: "domain",
+        env: &["FERRODON_DOMAIN", "LOCAL_DOMAIN"],
+        default: "localhost:<port>",
+        secret: false,
+        doc: "The instance's domain as people see it in handles; may carry a port.",
+    },
+    Setting {
+        key: "https",
+        env: &["FERRODON_HTTPS", "LOCAL_HTTPS"],
+        default: "false for localhost or a domain with a port, else true",
+        secret: false,
+        doc: "Whether the instance's own URLs use https.",
+    },
+    Setting {
+        key: "data_dir",
+        env: &["FERRODON_DATA_DIR"],
+        default: "./data",
+        secret: false,
+        doc: "Where the SQLite database and generated secrets live.",
+    },
+    Setting {
+        key: "database.url",
+        env: &["DATABASE_URL"],
+        default: "sqlite:<data_dir>/ferrodon.sqlite3",
+        secret: true,
+        doc: "sqlite:PATH or postgres://… (through PgBouncer in production). Mastodon's DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASS build one when this is unset.",
+    },
+    Setting {
+        key: "database.direct_url",
+        env: &["DATABASE_DIRECT_URL"],
+        default: "database.url",
+        secret: true,
+        doc: "Straight to PostgreSQL, bypassing PgBouncer; used by `migrate`.",
+    },
+    Setting {
+        key: "database.prepared_statements",
+        env: &["PREPARED_STATEMENTS"],
+        default: "true",
+        secret: false,
+        doc: "false sends only unnamed statements, for PgBouncer < 1.21 in transaction mode.",
+    },
+    Setting {
+        key: "database.pool",
+        env: &["DB_POOL"],
+        default: "10",
+        secret: false,
+        doc: "Database connections per process.",
+    },
+    Setting {
+        key: "redis.url",
+        env: &["REDIS_URL"],
+        default: "unset (in-process and SQL equivalents)",
+        secret: true,
+        doc: "Redis-API store for home feeds. Mastodon's REDIS_HOST, REDIS_PORT, REDIS_PASSWORD build one when this is unset.",
+    },
+    Setting {
+        key: "redis.namespace",
+        env: &["REDIS_NAMESPACE"],
+        default: "unset",
+        secret: false,
+        doc: "Prefix for every Redis key.",
+    },
+    Setting {
+        key: "registrations",
+        env: &["FERRODON_REGISTRATIONS"],
+        default: "open",
+        secret: false,
+        doc: "Sign-up mode: open, approval or closed.",
+    },
+    Setting {
+        key: "oauth.password_grant",
+        env: &["FERRODON_PASSWORD_GRANT"],
+        default: "true",
+        secret: false,
+        doc: "Whether /oauth/token accepts grant_type=password.",
+    },
+    Setting {
+        key: "streaming_url",
+        env: &["STREAMING_API_BASE_URL"],
+        default: "wss://<domain> (ws:// without https)",
+        secret: false,
+        doc: "Streaming API base URL published to clients.",
+    },
+    Setting {
+        key: "secret_key_base",
+        env: &["SECRET_KEY_BASE"],
+        default: "generated into <data_dir>/secrets.toml",
+        secret: true,
+        doc: "Key for signed tokens; give every process of a multi-process instance the same value.",
+    },
+    Setting {
+        key: "instance.title",
+        env: &["FERRODON_INSTANCE_TITLE"],
+        default: "Ferrodon",
+        secret: false,
+        doc: "Instance name shown to clients.",
+    },
+    Setting {
+        key: "instance.description",
+        env: &["FERRODON_INSTANCE_DESCRIPTION"],
+        default: "A Ferrodon instance.",
+        secret: false,
+        doc: "Short description shown to clients.",
+    },
+    Setting {
+        key: "instance.contact_email",
+        env: &["FERRODON_CONTACT_EMAIL"],
+        default: "empty",
+        secret: false,
+        doc: "Contact address published in the instance entity.",
+    },
+    Setting {
+        key: "limits.max_body_bytes",
+        env: &["FERRODON_MAX_BODY_BYTES"],
+        default: "1048576",
+        secret: false,
+        doc: "Largest request body accepted; larger ones get 413.",
+    },
+    Setting {
+        key: "rate_limits.api",
+        env: &["FERRODON_RATE_LIMIT_API"],
+        default: "300",
+        secret: false,
+        doc: "API requests per 5 minutes per token (per IP without one); 0 = unlimited.",
+    },
+    Setting {
+        key: "rate_limits.sign_up",
+        env: &["FERRODON_RATE_LIMIT_SIGN_UP"],
+        default: "5",
+        secret: false,
+        doc: "API sign-ups per 30 minutes per IP; 0 = unlimited.",
+    },
+    Setting {
+        key: "rate_limits.login",
+        env: &["FERRODON_RATE_LIMIT_LOGIN"],
+        default: "25",
+        secret: false,
+        doc: "Password logins per 5 minutes per IP; 0 = unlimited.",
+    },
+    Setting {
+        key: "log.level",
+        env: &["FERRODON_LOG", "RUST_LOG"],
+        default: "info",
+        secret: false,
+        doc: "Log filter (tracing-subscriber syntax, e.g. info,ferrodon_storage=debug).",
+    },
+    Setting {
+        key: "log.format",
+        env: &["FERRODON_LOG_FORMAT"],
+        default: "json",
+        secret: false,
+        doc: "json or text.",
+    },
+    Setting {
+        key: "worker.poll_interval_ms",
+        env: &["FERRODON_WORKER_POLL_MS"],
+        default: "1000",
+        secret: false,
+        doc: "How often an idle worker checks the database for jobs.",
+    },
+    Setting {
+        key: "worker.concurrency",
+        env: &["FERRODON_WORKER_CONCURRENCY"],
+        default: "5",
+        secret: false,
+        doc: "Jobs one worker process runs at once.",
+    },
+];
+
+/// Where a value came from, for error messages and `config check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File(String),
+    Env(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File(k) => write!(f, "file: {k}"),
+            Source::Env(name) => write!(f, "env: {name}"),
+        }
+    }
+}
+
+/// The raw values gathered from the file and the environment, by TOML key.
+struct Raw {
+    values: BTreeMap<&'static str, (String, Source)>,
+}
+
+impl Raw {
+    fn get(&self, key: &str) -> Option<&(String, Source)> {
+        self.values.get(key)
+    }
+
+    /// Parses one value with `parse`, naming its source on failure.
+    fn parse<T>(
+        &self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some((value, source)) => parse(value.trim()).map(Some).map_err(|message| {
+                let name = match source {
+                    Source::Env(name) => (*name).to_owned(),
+                    Source::File(k) => k.clone(),
+                    Source::Default => key.to_owned(),
+                };
+                ConfigError::new(name, message)
+            }),
+        }
+    }
+}
+
+/// Reads the configuration from an optional TOML file and the environment.
+///
+/// `env` looks a variable up (`|k| std::env::var(k).ok()` in production; tests pass a map).
+pub fn load(
+    file: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(Config, Vec<(&'static str, String, Source)>), ConfigError> {
+    let mut raw = Raw {
+        values: BTreeMap::new(),
+    };
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(path.display().to_string(), format!("cannot read: {e}"))
+        })?;
+        read_toml(&text, &path.display().to_string(), &mut raw)?;
+    }
+    for setting in SETTINGS {
+        for name in setting.env {
+            if let Some(value) = env(name).filter(|v| !v.is_empty()) {
+                raw.values
+                    .insert(setting.key, (value, Source::Env(name)));
+                break;
+            }
+        }
+    }
+    mastodon_compat(&env, &mut raw)?;
+    let config = build(&raw)?;
+    let report = SETTINGS
+        .iter()
+        .map(|s| {
+            let (value, source) = raw
+                .get(s.key)
+                .cloned()
+                .unwrap_or_else(|| (s.default.to_owned(), Source::Default));
+            let shown = if !s.secret || matches!(source, Source::Default) {
+                value
+            } else if s.key.ends_with("url") {
+                redact_url(&value)
+            } else {
+                "[redacted]".to_owned()
+            };
+            (s.key, shown, source)
+        })
+        .collect();
+    Ok((config, report))
+}
+
+/// Mastodon's split variables, read only when the combined one is absent.
+fn mastodon_compat(
+    env: &impl Fn(&str) -> Option<String>,
+    raw: &mut Raw,
+) -> Result<(), ConfigError> {
+    let get = |k: &str| env(k).filter(|v| !v.is_empty());
+    if raw.get("listen").is_none() && (get("BIND").is_some() || get("PORT").is_some()) {
+        let bind = get("BIND").unwrap_or_else(|| "127.0.0.1".to_owned());
+        let port = get("PORT").unwrap_or_else(|| "3000".to_owned());
+        let host = if bind.contains(':') {
+            format!("[{bind}]")
+        } else {
+            bind
+        };
+        raw.values
+            .insert("listen", (format!("{host}:{port}"), Source::Env("BIND")));
+    }
+    if raw.get("database.url").is_none() && (get("DB_HOST").is_some() || get("DB_NAME").is_some())
+    {
+        let mut url = url::Url::parse("postgres://localhost/")
+            .map_err(|e| ConfigError::new("DB_HOST", e.to_string()))?;
+        let host = get("DB_HOST").unwrap_or_else(|| "localhost".to_owned());
+        url.set_host(Some(&host))
+            .map_err(|e| ConfigError::new("DB_HOST", e.to_string()))?;
+        if let Some(port) = get("DB_PORT") {
+            let port: u16 = port
+                .parse()
+                .map_err(|_| ConfigError::new("DB_PORT", "expected a port number"))?;
+            let _ = url.set_port(Some(port));
+        }
+        let _ = url.set_username(&get("DB_USER").unwrap_or_else(|| "postgres".to_owned()));
+        if let Some(pass) = get("DB_PASS") {
+            let _ = url.set_password(Some(&pass));
+        }
+        url.set_path(&get("DB_NAME").unwrap_or_else(|| "mastodon_production".to_owned()));
+        raw.values
+            .insert("database.url", (url.to_string(), Source::Env("DB_HOST")));
+    }
+    if raw.get("redis.url").is_none() && get("REDIS_HOST").is_some() {
+        let host = get("REDIS_HOST").unwrap_or_default();
+        let port = get("REDIS_PORT").unwrap_or_else(|| "6379".to_owned());
+        let auth = get("REDIS_PASSWORD")
+            .map(|p| format!(":{p}@"))
+            .unwrap_or_default();
+        raw.values.insert(
+            "redis.url",
+            (format!("redis://{auth}{host}:{port}"), Source::Env("REDIS_HOST")),
+        );
+    }
+    Ok(())
+}
+
+/// Flattens a TOML document into dotted keys, refusing keys we do not know.
+fn read_toml(text: &str, file: &str, raw: &mut Raw) -> Result<(), ConfigError> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            .unwrap_or(0);
+        ConfigError::new(
+            format!("{file}:{line}"),
+            e.message().replace('\n', " ").trim().to_owned(),
+        )
+    })?;
+    flatten(&table, "", file, raw)
+}
+
+fn flatten(table: &toml::Table, prefix: &str, file: &str, raw: &mut Raw) -> Result<(), ConfigError> {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(inner) => flatten(inner, &key, file, raw)?,
+            other => {
+                let setting = SETTINGS
+                    .iter()
+                    .find(|s| s.key == key)
+                    .ok_or_else(|| ConfigError::new(key.clone(), format!("unknown setting in {file}")))?;
+                let text = match other {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    _ => {
+                        return Err(ConfigError::new(
+                            key,
+                            "expected a string, number or boolean",
+                        ));
+                    }
+                };
+                raw.values
+                    .insert(setting.key, (text, Source::File(key.clone())));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("expected true or false, got {v:?}")),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("expected a non-negative whole number, got {v:?}"))
+}
+
+fn database_kind(url: &str) -> Option<DatabaseKind> {
+    if url.starts_with("sqlite:") {
+        Some(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(DatabaseKind::Postgres)
+    } else {
+        None
+    }
+}
+
+fn parse_db_url(v: &str) -> Result<String, String> {
+    match database_kind(v) {
+        Some(DatabaseKind::Postgres) => url::Url::parse(v)
+            .map(|_| v.to_owned())
+            .map_err(|e| format!("not a valid URL: {e}")),
+        Some(DatabaseKind::Sqlite) => Ok(v.to_owned()),
+        None => Err("expected sqlite:PATH or postgres://…".to_owned()),
+    }
+}
+
+fn parse_domain(v: &str) -> Result<String, String> {
+    let v = v.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (host, port) = match v.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (v.as_str(), None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if host_ok && port_ok {
+        Ok(v)
+    } else {
+        Err(format!("expected a domain such as example.com or localhost:3000, got {v:?}"))
+    }
+}
+
+fn build(raw: &Raw) -> Result<Config, ConfigError> {
+    let listen = raw
+        .parse("listen", |v| {
+            v.parse::<SocketAddr>()
+                .map_err(|_| format!("expected address:port, got {v:?}"))
+        })?
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+    let domain = raw.parse("domain", parse_domain)?;
+    let https = raw.parse("https", parse_bool)?;
+    let data_dir = raw
+        .parse("data_dir", |v| Ok(PathBuf::from(v)))?
+        .unwrap_or_else(|| PathBuf::from("./data"));
+    let url = raw.parse("database.url", parse_db_url)?.unwrap_or_else(|| {
+        format!("sqlite:{}", data_dir.join("ferrodon.sqlite3").display())
+    });
+    let direct_url = raw
+        .parse("database.direct_url", parse_db_url)?
+        .unwrap_or_else(|| url.clone());
+    if database_kind(&url) != database_kind(&direct_url) {
+        return Err(ConfigError::new(
+            "DATABASE_DIRECT_URL",
+            "must point at the same kind of database as DATABASE_URL",
+        ));
+    }
+    let pool = raw
+        .parse("database.pool", |v| {
+            parse_num::<u32>(v).and_then(|n| {
+                if n == 0 {
+                    Err("must be at least 1".to_owned())
+                } else {
+                    Ok(n)
+                }
+            })
+        })?
+        .unwrap_or(10);
+    let redis_url = raw.parse("redis.url", |v| {
+        url::Url::parse(v)
+            .map_err(|e| format!("not a valid URL: {e}"))
+            .and_then(|u| match u.scheme() {
+                "redis" | "rediss" | "unix" | "redis+unix" => Ok(v.to_owned()),
+                other => Err(format!("expected redis://…, got scheme {other:?}")),
+            })
+    })?;
+    let registrations = raw
+        .parse("registrations", |v| match v.to_ascii_lowercase().as_str() {
+            "open" => Ok(RegistrationMode::Open),
+            "approval" | "approved" => Ok(RegistrationMode::Approval),
+            "closed" | "none" => Ok(RegistrationMode::Closed),
+            _ => Err(format!("expected open, approval or closed, got {v:?}")),
+        })?
+        .unwrap_or(RegistrationMode::Open);
+    let streaming_url = raw.parse("streaming_url", |v| {
+        url::Url::parse(v)
+            .map(|_| v.trim_end_matches('/').to_owned())
+            .map_err(|e| format!("not a valid URL: {e}"))
+    })?;
+    let secret_key_base = raw.parse("secret_key_base", |v| {
+        if v.len() < 32 {
+            Err("must be at least 32 characters".to_owned())
+        } else {
+            Ok(v.to_owned())
+        }
+    })?;
+    let text = |key: &str, default: &str| -> String {
+        raw.get(key)
+            .map(|(v, _)| v.clone())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let log_format = raw
+        .parse("log.format", |v| match v.to_ascii_lowercase().as_str() {
+            "json" => Ok(LogFormat::Json),
+            "text" | "plain" => Ok(LogFormat::Text),
+            _ => Err(format!("expected json or text, got {v:?}")),
+        })?
+        .unwrap_or(LogFormat::Json);
+    let concurrency = raw
+        .parse("worker.concurrency", |v| {
+            parse_num::<usize>(v).and_then(|n| {
+                if n == 0 {
+                    Err("must be at least 1".to_owned())
+                } else {
+                    Ok(n)
+                }
+            })
+        })?
+        .unwrap_or(5);
+    Ok(Config {
+        listen,
+        domain,
+        https,
+        database: DatabaseConfig {
+            url,
+            direct_url,
+            prepared_statements: raw
+                .parse("database.prepared_statements", parse_bool)?
+                .unwrap_or(true),
+            pool,
+        },
+        redis: RedisConfig {
+            url: redis_url,
+            namespace: raw.get("redis.namespace").map(|(v, _)| v.clone()),
+        },
+        data_dir,
+        registrations,
+        password_grant: raw.parse("oauth.password_grant", parse_bool)?.unwrap_or(true),
+        streaming_url,
+        secret_key_base,
+        instance: InstanceConfig {
+            title: text("instance.title", "Ferrodon"),
+            description: text("instance.description", "A Ferrodon instance."),
+            contact_email: text("instance.contact_email", ""),
+        },
+        max_body_bytes: raw
+            .parse("limits.max_body_bytes", parse_num::<usize>)?
+            .unwrap_or(1024 * 1024),
+        rate_limits: RateLimits {
+            api: raw.parse("rate_limits.api", parse_num)?.unwrap_or(300),
+            sign_up: raw.parse("rate_limits.sign_up", parse_num)?.unwrap_or(5),
+            login: raw.parse("rate_limits.login", parse_num)?.unwrap_or(25),
+        },
+        log_level: text("log.level", "info"),
+        log_format,
+        worker: WorkerConfig {
+            poll_interval_ms: raw
+                .parse("worker.poll_interval_ms", parse_num::<u64>)?
+                .unwrap_or(1000)
+                .max(10),
+            concurrency,
+        },
+    })
+}
+
+/// A URL with its password replaced, for logs and `config check`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("[redacted]"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        load(None, |k| map.get(k).cloned()).map(|(c, _)| c)
+    }
+
+    #[test]
+    fn zero_configuration_works() -> Result<(), ConfigError> {
+        let c = load_env(&[])?;
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.resolved_domain(3000), "localhost:3000");
+        assert!(!c.https_for("localhost:3000"));
+        assert_eq!(c.database.kind(), DatabaseKind::Sqlite);
+        assert!(c.database.url.ends_with("data/ferrodon.sqlite3"));
+        assert_eq!(c.database.direct_url, c.database.url);
+        assert_eq!(c.registrations, RegistrationMode::Open);
+        assert!(c.password_grant);
+        Ok(())
+    }
+
+    #[test]
+    fn https_defaults_follow_the_domain() -> Result<(), ConfigError> {
+        let c = load_env(&[("LOCAL_DOMAIN", "Example.COM")])?;
+        assert_eq!(c.domain.as_deref(), Some("example.com"));
+        assert!(c.https_for("example.com"));
+        assert!(!c.https_for("example.com:8443"));
+        let forced = load_env(&[("LOCAL_DOMAIN", "example.com"), ("FERRODON_HTTPS", "false")])?;
+        assert!(!forced.https_for("example.com"));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = load_env(&[("FERRODON_LISTEN", "nonsense")]).err();
+        assert_eq!(err.map(|e| e.key), Some("FERRODON_LISTEN".to_owned()));
+        let err = load_env(&[("DATABASE_URL", "mysql://x")]).err();
+        assert_eq!(err.map(|e| e.key), Some("DATABASE_URL".to_owned()));
+        let err = load_env(&[("PREPARED_STATEMENTS", "maybe")]).err();
+        assert_eq!(err.map(|e| e.key), Some("PREPARED_STATEMENTS".to_owned()));
+        let err = load_env(&[("FERRODON_REGISTRATIONS", "sometimes")]).err();
+        assert_eq!(err.map(|e| e.key), Some("FERRODON_REGISTRATIONS".to_owned()));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("ferrodon.toml");
+        std::fs::write(
+            &path,
+            "domain = \"social.example\"\nregistrations = \"approval\"\n[database]\npool = 3\nprepared_statements = false\n",
+        )?;
+        let env: HashMap<&str, &str> = [("FERRODON_REGISTRATIONS", "closed")].into();
+        let (c, report) = load(Some(&path), |k| env.get(k).map(|v| (*v).to_owned()))?;
+        assert_eq!(c.domain.as_deref(), Some("social.example"));
+        assert_eq!(c.registrations, RegistrationMode::Closed);
+        assert_eq!(c.database.pool, 3);
+        assert!(!c.database.prepared_statements);
+        let reg = report.iter().find(|(k, _, _)| *k == "registrations");
+        assert_eq!(reg.map(|r| &r.2), Some(&Source::Env("FERRODON_REGISTRATIONS")));
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[database]\nurll = \"x\"\n")?;
+        let err = load(Some(&path), |_| None).err();
+        assert_eq!(err.map(|e| e.key), Some("database.urll".to_owned()));
+        std::fs::write(&path, "domain = \n")?;
+        let err = load(Some(&path), |_| None).err();
+        assert!(err.is_some_and(|e| e.key.ends_with(":1") && !e.message.contains('\n')));
+        Ok(())
+    }
+
+    #[test]
+    fn mastodon_split_variables_build_urls() -> Result<(), ConfigError> {
+        let c = load_env(&[
+            ("DB_HOST", "db.internal"),
+            ("DB_USER", "mastodon"),
+            ("DB_PASS", "s3cret"),
+            ("DB_NAME", "mastodon_production"),
+            ("REDIS_HOST", "redis.internal"),
+        ])?;
+        assert_eq!(
+            c.database.url,
+            "postgres://mastodon:s3cret@db.internal/mastodon_production"
+        );
+        assert_eq!(c.redis.url.as_deref(), Some("redis://redis.internal:6379"));
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_the_report() -> Result<(), ConfigError> {
+        let env: HashMap<&str, &str> = [
+            ("DATABASE_URL", "postgres://u:hunter2@db/x"),
+            ("SECRET_KEY_BASE", "0123456789abcdef0123456789abcdef0123"),
+        ]
+        .into();
+        let (_, report) = load(None, |k| env.get(k).map(|v| (*v).to_owned()))?;
+        let text = format!("{report:?}");
+        assert!(!text.contains("hunter2"));
+        assert!(!text.contains("0123456789abcdef"));
+        Ok(())
+    }
+}

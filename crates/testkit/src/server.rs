@@ -1,0 +1,208 @@
+//! A real `ferrodon` process on an ephemeral port, for end-to-end tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use crate::{Lane, TestDatabase};
+
+/// How to start a server.
+pub struct ServerOptions {
+    /// The `ferrodon` binary (`env!("CARGO_BIN_EXE_ferrodon")`).
+    pub bin: PathBuf,
+    pub lane: Lane,
+    /// Extra environment, applied last.
+    pub env: Vec<(String, String)>,
+    /// Leave the API rate limits at their defaults (otherwise they are raised
+    /// so that tests making many requests are not throttled).
+    pub default_rate_limits: bool,
+}
+
+impl ServerOptions {
+    pub fn new(bin: impl Into<PathBuf>, lane: Lane) -> Self {
+        ServerOptions {
+            bin: bin.into(),
+            lane,
+            env: Vec::new(),
+            default_rate_limits: false,
+        }
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// A running `ferrodon serve` with its own database (and Redis namespace).
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    /// `127.0.0.1:PORT`, also the instance's domain.
+    pub authority: String,
+    /// Environment every process of this instance needs (database, Redis, data dir).
+    pub instance_env: Vec<(String, String)>,
+    pub bin: PathBuf,
+    child: Option<Child>,
+    logs: Arc<Mutex<Vec<String>>>,
+    _data_dir: tempfile::TempDir,
+    // Dropped last: the database outlives the process using it.
+    pub db: TestDatabase,
+}
+
+impl TestServer {
+    /// Starts `ferrodon serve` and waits until it listens.
+    pub async fn spawn(options: ServerOptions) -> TestServer {
+        let db = TestDatabase::create(options.lane).await;
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut instance_env: Vec<(String, String)> = vec![
+            ("FERRODON_DATA_DIR".into(), data_dir.path().display().to_string()),
+            ("DATABASE_URL".into(), db.url.clone()),
+            ("DATABASE_DIRECT_URL".into(), db.direct_url.clone()),
+            ("PREPARED_STATEMENTS".into(), db.prepared_statements.to_string()),
+            ("SECRET_KEY_BASE".into(), format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())),
+        ];
+        if options.lane == Lane::Redis {
+            instance_env.push(("REDIS_URL".into(), crate::redis_url().expect("lane checked")));
+            instance_env.push(("REDIS_NAMESPACE".into(), crate::unique_namespace()));
+        }
+        let mut env = instance_env.clone();
+        env.push(("FERRODON_LISTEN".into(), "127.0.0.1:0".into()));
+        env.push(("FERRODON_LOG_FORMAT".into(), "json".into()));
+        env.push(("FERRODON_WORKER_POLL_MS".into(), "100".into()));
+        if !options.default_rate_limits {
+            env.push(("FERRODON_RATE_LIMIT_API".into(), "0".into()));
+            env.push(("FERRODON_RATE_LIMIT_SIGN_UP".into(), "0".into()));
+            env.push(("FERRODON_RATE_LIMIT_LOGIN".into(), "0".into()));
+        }
+        env.extend(options.env.iter().cloned());
+        let (child, logs, addr) = start(&options.bin, &["serve"], &env);
+        let authority = addr;
+        TestServer {
+            base_url: format!("http://{authority}"),
+            authority,
+            instance_env,
+            bin: options.bin,
+            child: Some(child),
+            logs,
+            _data_dir: data_dir,
+            db,
+        }
+    }
+
+    /// Runs a `ferrodon` subcommand against this instance's database; returns
+    /// (exit code, stdout, stderr).
+    pub fn command(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .envs(self.instance_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("FERRODON_LOG_FORMAT", "text")
+            .env("FERRODON_LOG", "warn")
+            .output()
+            .expect("run ferrodon");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// The process's log lines so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit code.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            let logs = self.logs();
+            let tail = logs.len().saturating_sub(60);
+            eprintln!("---- ferrodon log ({}) ----", self.base_url);
+            for line in &logs[tail..] {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+/// Starts `bin args` and waits for the "listening" log line; returns the
+/// child, its log buffer and the bound address.
+pub fn start(
+    bin: &PathBuf,
+    args: &[&str],
+    env: &[(String, String)],
+) -> (Child, Arc<Mutex<Vec<String>>>, String) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrodon");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel::<String>();
+    for stream in [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let logs = logs.clone();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if line.contains("\"listening\"")
+                    && let Some(addr) = field(&line, "addr")
+                {
+                    let _ = tx.send(addr);
+                }
+                if let Ok(mut l) = logs.lock() {
+                    l.push(line);
+                }
+            }
+        });
+    }
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(addr) => (child, logs, addr),
+        Err(_) => {
+            let _ = child.kill();
+            let lines = logs.lock().map(|l| l.join("\n")).unwrap_or_default();
+            panic!("ferrodon {args:?} did not start listening:\n{lines}");
+        }
+    }
+}
+
+/// The string value of `"key":"…"` in a JSON log line.
+fn field(line: &str, key: &str) -> Option<String> {
+    let marker = format!("\"{key}\":\"");
+    let start = line.find(&marker)? + marker.len();
+    let end = line[start..].find('"')?;
+    Some(line[start..start + end].to_owned())
+}
