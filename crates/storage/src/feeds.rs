@@ -106,7 +106,7 @@ impl FeedStore for SqlFeedStore {
     async fn exists(&self, account: AccountId) -> Result<bool> {
         sql::fetch_optional_scalar::<i64>(
             &self.db,
-            "SELECT 1 FROM home_feeds WHERE account_id = $1",
+            "SELECT CAST(1 AS BIGINT) FROM home_feeds WHERE account_id = $1",
             args![account],
         )
         .await
@@ -369,5 +369,99 @@ impl FeedStore for RedisFeedStore {
             ids.reverse();
         }
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::storage_test;
+
+    fn entry(id: i64) -> FeedEntry {
+        FeedEntry { status_id: StatusId(id), reblog_of_id: None }
+    }
+
+    /// The behaviour every store must have: ordering, paging, reblog
+    /// de-duplication, the cap and removal.
+    async fn exercise(store: &dyn FeedStore, account: AccountId) {
+        assert!(!store.exists(account).await.unwrap_or(true));
+        store.mark_built(account).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.exists(account).await.unwrap_or(false));
+
+        // Ids that differ only beyond a double's precision must stay ordered.
+        let base: i64 = 110_000_000_000_000_000;
+        for i in [3, 1, 2] {
+            store.push(&[account], entry(base + i)).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let all = store.page(account, &PageBounds::first(10)).await.unwrap_or_default();
+        assert_eq!(all, vec![StatusId(base + 3), StatusId(base + 2), StatusId(base + 1)]);
+        let below = PageBounds { max_id: Some(base + 3), ..PageBounds::first(1) };
+        assert_eq!(store.page(account, &below).await.unwrap_or_default(), vec![StatusId(base + 2)]);
+        let after = PageBounds { min_id: Some(base + 1), ..PageBounds::first(1) };
+        assert_eq!(store.page(account, &after).await.unwrap_or_default(), vec![StatusId(base + 2)]);
+        let since = PageBounds { since_id: Some(base + 1), ..PageBounds::first(1) };
+        assert_eq!(store.page(account, &since).await.unwrap_or_default(), vec![StatusId(base + 3)]);
+
+        // A reblog of a status already in the feed is not added again.
+        let reblog = FeedEntry { status_id: StatusId(base + 10), reblog_of_id: Some(StatusId(base + 2)) };
+        store.push(&[account], reblog).await.unwrap_or_else(|e| panic!("{e}"));
+        let page = store.page(account, &PageBounds::first(10)).await.unwrap_or_default();
+        assert!(!page.contains(&StatusId(base + 10)));
+
+        store.remove(account, &[StatusId(base + 3)]).await.unwrap_or_else(|e| panic!("{e}"));
+        store.remove_from(&[account], StatusId(base + 2)).await.unwrap_or_else(|e| panic!("{e}"));
+        let page = store.page(account, &PageBounds::first(10)).await.unwrap_or_default();
+        assert_eq!(page, vec![StatusId(base + 1)]);
+
+        // Merging many entries keeps the newest HOME_FEED_MAX.
+        let many: Vec<FeedEntry> = (100..(100 + HOME_FEED_MAX as i64 + 50)).map(|i| entry(base + i)).collect();
+        store.merge(account, &many).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut bounds = PageBounds::first(40);
+        let mut seen = Vec::new();
+        loop {
+            let page = store.page(account, &bounds).await.unwrap_or_default();
+            let Some(last) = page.last() else { break };
+            bounds.max_id = Some(last.0);
+            seen.extend(page);
+        }
+        assert!(seen.len() <= HOME_FEED_MAX + 8, "feed not trimmed: {}", seen.len());
+        assert_eq!(seen.first(), Some(&StatusId(base + 100 + HOME_FEED_MAX as i64 + 49)));
+    }
+
+    async fn local_account(db: &Db) -> AccountId {
+        let id = AccountId(rand::random::<i64>().abs());
+        crate::accounts::insert_local(
+            db,
+            &crate::accounts::NewLocalAccount {
+                id,
+                username: format!("u{}", id.0),
+                uri: format!("https://x.example/users/{}", id.0),
+                url: String::new(),
+                inbox_url: String::new(),
+                shared_inbox_url: String::new(),
+                outbox_url: String::new(),
+                followers_url: String::new(),
+                created_at: crate::now(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        id
+    }
+
+    storage_test!(sql_feed_store, |db: Db| async move {
+        let account = local_account(&db).await;
+        exercise(&SqlFeedStore::new(db), account).await;
+    });
+
+    #[tokio::test]
+    async fn redis_feed_store() {
+        if !ferrodon_testkit::lane_available(ferrodon_testkit::Lane::Redis) {
+            return;
+        }
+        let Some(url) = ferrodon_testkit::redis_url() else { return };
+        let prefix = format!("{}:", ferrodon_testkit::unique_namespace());
+        let store = RedisFeedStore::connect(&url, &prefix).await.unwrap_or_else(|e| panic!("{e}"));
+        exercise(&store, AccountId(7)).await;
     }
 }

@@ -119,7 +119,7 @@ pub async fn get<'a>(ex: impl Exec<'a>, kind: Kind, account: AccountId, target: 
 pub async fn follows<'a>(ex: impl Exec<'a>, account: AccountId, target: AccountId) -> Result<bool> {
     sql::fetch_optional_scalar::<i64>(
         ex,
-        "SELECT 1 FROM follows WHERE account_id = $1 AND target_account_id = $2",
+        "SELECT CAST(1 AS BIGINT) FROM follows WHERE account_id = $1 AND target_account_id = $2",
         args![account, target],
     )
     .await

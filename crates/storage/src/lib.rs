@@ -243,7 +243,7 @@ impl Db {
 
     /// Whether the database answers (for `/health`).
     pub async fn ping(&self) -> Result<()> {
-        sql::fetch_scalar::<i64>(self, "SELECT 1", vec![]).await.map(|_| ())
+        sql::fetch_scalar::<i64>(self, "SELECT CAST(1 AS BIGINT)", vec![]).await.map(|_| ())
     }
 
     /// Pool figures for `/metrics`: (connections open, idle).

@@ -157,9 +157,24 @@ macro_rules! dispatch {
                 let $q = text;
                 bind_all!($make.persistent(true), $args).$method(&mut *c).await
             }
-            Target::PgPool(p, persistent) => {
+            Target::PgPool(p, true) => {
                 let $q = text;
-                bind_all!($make.persistent(persistent), $args).$method(p).await
+                bind_all!($make.persistent(true), $args).$method(p).await
+            }
+            // Unnamed statements take two round trips (Parse/Describe/Sync,
+            // then Bind/Execute/Sync); PgBouncer in transaction mode may hand
+            // the second to another server connection unless a transaction
+            // holds it. So without prepared statements every query on the
+            // pool runs in its own transaction.
+            Target::PgPool(p, false) => {
+                let $q = text;
+                async {
+                    let mut tx = p.begin().await?;
+                    let value = bind_all!($make.persistent(false), $args).$method(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(value)
+                }
+                .await
             }
             Target::PgConn(c, persistent) => {
                 let $q = text;
@@ -264,10 +279,20 @@ pub(crate) async fn execute<'a>(ex: impl Exec<'a>, sql: impl Into<Sql>, args: Ve
             .execute(&mut *c)
             .await?
             .rows_affected(),
-        Target::PgPool(p, persistent) => bind_all!(sqlx::query(text).persistent(persistent), args)
+        Target::PgPool(p, true) => bind_all!(sqlx::query(text).persistent(true), args)
             .execute(p)
             .await?
             .rows_affected(),
+        // See `dispatch!`: unnamed statements need a transaction behind PgBouncer.
+        Target::PgPool(p, false) => {
+            let mut tx = p.begin().await?;
+            let n = bind_all!(sqlx::query(text).persistent(false), args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            n
+        }
         Target::PgConn(c, persistent) => bind_all!(sqlx::query(text).persistent(persistent), args)
             .execute(&mut *c)
             .await?

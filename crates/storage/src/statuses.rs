@@ -209,7 +209,7 @@ pub async fn reblogged_among<'a>(
 pub async fn is_mentioned<'a>(ex: impl Exec<'a>, status: StatusId, account: AccountId) -> Result<bool> {
     sql::fetch_optional_scalar::<i64>(
         ex,
-        "SELECT 1 FROM mentions WHERE status_id = $1 AND account_id = $2",
+        "SELECT CAST(1 AS BIGINT) FROM mentions WHERE status_id = $1 AND account_id = $2",
         args![status, account],
     )
     .await

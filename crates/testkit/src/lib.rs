@@ -16,7 +16,7 @@ mod server;
 
 use std::path::PathBuf;
 
-pub use server::{TestServer, ServerOptions};
+pub use server::{start, ServerOptions, TestServer};
 
 /// One storage setup the suite runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
