@@ -282,3 +282,14 @@ pub async fn count_domains<'a>(ex: impl Exec<'a>) -> Result<i64> {
     )
     .await
 }
+
+/// Suspends (`Some(time)`) or unsuspends (`None`) an account.
+pub async fn set_suspended<'a>(ex: impl Exec<'a>, id: AccountId, at: Option<DateTime<Utc>>) -> Result<()> {
+    sql::execute(
+        ex,
+        "UPDATE accounts SET suspended_at = $2, updated_at = $3 WHERE id = $1",
+        args![id, at, crate::now()],
+    )
+    .await
+    .map(|_| ())
+}

@@ -240,3 +240,13 @@ pub async fn local_follower_ids<'a>(ex: impl Exec<'a>, author: AccountId, after:
     )
     .await
 }
+
+/// Pending follow requests to `account`.
+pub async fn count_requests_for<'a>(ex: impl Exec<'a>, account: AccountId) -> Result<i64> {
+    sql::fetch_scalar(
+        ex,
+        "SELECT COUNT(*) FROM follow_requests WHERE target_account_id = $1",
+        args![account],
+    )
+    .await
+}

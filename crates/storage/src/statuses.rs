@@ -427,3 +427,13 @@ pub async fn descendants<'a>(ex: impl Exec<'a>, id: StatusId, limit: i64) -> Res
     )
     .await
 }
+
+/// Number of local statuses (for the instance's figures).
+pub async fn count_local<'a>(ex: impl Exec<'a>) -> Result<i64> {
+    sql::fetch_scalar(
+        ex,
+        "SELECT COUNT(*) FROM statuses WHERE local = TRUE AND reblog_of_id IS NULL",
+        args![],
+    )
+    .await
+}

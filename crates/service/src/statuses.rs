@@ -1,0 +1,463 @@
+//! Statuses: posting, reading with visibility rules, deleting, favourites
+//! and reblogs.
+
+use ferrodon_model::{AccountId, AppId, StatusId, Visibility};
+use ferrodon_storage::accounts;
+use ferrodon_storage::statuses::{self, NewStatus, Status};
+use ferrodon_storage::{favourites, follows, idempotency, tags, users, StorageError};
+
+use crate::jobs::{FanOutStatus, RemoveFromFeeds};
+use crate::text::{self, MentionTarget};
+use crate::views::StatusView;
+use crate::{Result, ServiceError, Services};
+
+/// How long an `Idempotency-Key` is remembered (Mastodon: one hour).
+const IDEMPOTENCY_WINDOW_HOURS: i64 = 1;
+
+/// Input for `POST /api/v1/statuses`.
+#[derive(Debug, Clone, Default)]
+pub struct NewPost {
+    pub text: Option<String>,
+    pub spoiler_text: Option<String>,
+    pub sensitive: Option<bool>,
+    pub visibility: Option<String>,
+    pub in_reply_to_id: Option<StatusId>,
+    pub language: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub application: Option<AppId>,
+}
+
+/// A language code as stored: ISO 639 (two or three letters), lower-case;
+/// `None` when it is not one.
+pub fn normalize_language(code: &str) -> Option<String> {
+    let code = code.trim();
+    let base = code.split(['-', '_']).next().unwrap_or(code);
+    (matches!(base.len(), 2 | 3) && base.chars().all(|c| c.is_ascii_alphabetic()))
+        .then(|| base.to_ascii_lowercase())
+}
+
+/// Characters a status counts against the limit: URLs count as a fixed
+/// number, remote mentions only by their username (as Mastodon counts).
+fn counted_length(text: &str, url_weight: usize) -> usize {
+    let mut count = 0;
+    for word in text.split_inclusive(char::is_whitespace) {
+        let bare = word.trim_end();
+        let trailing = word.chars().count() - bare.chars().count();
+        if bare.starts_with("https://") || bare.starts_with("http://") {
+            count += url_weight + trailing;
+        } else if let Some(rest) = bare.strip_prefix('@')
+            && let Some((user, _domain)) = rest.split_once('@')
+        {
+            count += 1 + user.chars().count() + trailing;
+        } else {
+            count += word.chars().count();
+        }
+    }
+    count
+}
+
+impl Services {
+    /// Whether `viewer` may see `status` (Mastodon's `StatusPolicy#show?`).
+    pub(crate) async fn can_see(&self, viewer: Option<AccountId>, status: &Status) -> Result<bool> {
+        let author = accounts::get(self.db(), status.account_id).await?;
+        if author.is_none_or(|a| a.suspended_at.is_some()) {
+            return Ok(false);
+        }
+        let visibility = status.visibility();
+        if visibility.is_public_ish() {
+            return Ok(true);
+        }
+        let Some(viewer) = viewer else {
+            return Ok(false);
+        };
+        if viewer == status.account_id || statuses::is_mentioned(self.db(), status.id, viewer).await? {
+            return Ok(true);
+        }
+        Ok(visibility == Visibility::Private && follows::follows(self.db(), viewer, status.account_id).await?)
+    }
+
+    /// A status `viewer` may see, or 404.
+    pub(crate) async fn visible_status(&self, viewer: Option<AccountId>, id: StatusId) -> Result<Status> {
+        let status = statuses::get(self.db(), id)
+            .await?
+            .ok_or_else(ServiceError::not_found)?;
+        if !self.can_see(viewer, &status).await? {
+            return Err(ServiceError::NotFound("Record not found"));
+        }
+        Ok(status)
+    }
+
+    /// `GET /api/v1/statuses/:id`.
+    pub async fn status(&self, viewer: Option<AccountId>, id: StatusId) -> Result<StatusView> {
+        let status = self.visible_status(viewer, id).await?;
+        self.hydrate_one(viewer, status).await
+    }
+
+    /// `POST /api/v1/statuses`.
+    pub async fn post(&self, author: AccountId, input: NewPost) -> Result<StatusView> {
+        let db = self.db();
+        let now = ferrodon_storage::now();
+        let window_start = now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS);
+        let key = input
+            .idempotency_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| k.chars().take(255).collect::<String>());
+        if let Some(key) = &key
+            && let Some(existing) = idempotency::find(db, author, key, window_start).await?
+            && let Some(status) = statuses::get(db, existing).await?
+        {
+            return self.hydrate_one(Some(author), status).await;
+        }
+
+        let account = self.account(author).await?;
+        let user = users::by_account(db, author)
+            .await?
+            .ok_or_else(ServiceError::not_found)?;
+        let text = input.text.unwrap_or_default().trim().to_owned();
+        let spoiler_text = input.spoiler_text.unwrap_or_default().trim().to_owned();
+        if text.is_empty() {
+            return Err(ServiceError::invalid("Text can't be blank"));
+        }
+        let limits = &self.instance().limits;
+        if counted_length(&text, limits.characters_reserved_per_url) + spoiler_text.chars().count()
+            > limits.max_status_chars
+        {
+            return Err(ServiceError::invalid(format!(
+                "Text character limit of {} exceeded",
+                limits.max_status_chars
+            )));
+        }
+        let mut visibility = match input.visibility.as_deref().filter(|v| !v.is_empty()) {
+            Some(v) => v
+                .parse::<Visibility>()
+                .map_err(|_| ServiceError::invalid("Visibility is not included in the list"))?,
+            None => user.default_privacy.parse().unwrap_or(Visibility::Public),
+        };
+        let parent = match input.in_reply_to_id {
+            Some(id) => {
+                let parent = statuses::get(db, id).await?;
+                match parent {
+                    Some(p) if p.reblog_of_id.is_none() && self.can_see(Some(author), &p).await? => Some(p),
+                    _ => {
+                        return Err(ServiceError::NotFound(
+                            "The post you are trying to reply to does not appear to exist.",
+                        ));
+                    }
+                }
+            }
+            None => None,
+        };
+        // A reply to a direct message stays direct unless asked otherwise.
+        if input.visibility.is_none()
+            && let Some(p) = &parent
+            && p.visibility() == Visibility::Direct
+        {
+            visibility = Visibility::Direct;
+        }
+        let language = input
+            .language
+            .as_deref()
+            .and_then(normalize_language)
+            .or(user.default_language.clone());
+        let sensitive = input.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
+
+        let domain = self.instance().domain.clone();
+        let extracted = text::extract(&text, &domain);
+        let targets = self.mention_targets(&extracted.mentions).await?;
+        let mentioned: Vec<AccountId> = targets.iter().map(|(a, _)| a.id).collect();
+        let link_targets: Vec<MentionTarget> = targets.into_iter().map(|(_, t)| t).collect();
+        let i = self.instance();
+        let content = text::render(&text, &domain, &link_targets, |t| i.tag_url(t), true);
+
+        let id = StatusId::from(self.ids().next());
+        let status = NewStatus {
+            id,
+            uri: i.status_uri(&account.username, id.0),
+            url: Some(i.status_url(&account.username, id.0)),
+            account_id: author,
+            text,
+            content,
+            spoiler_text,
+            sensitive,
+            visibility,
+            language,
+            in_reply_to_id: parent.as_ref().map(|p| p.id),
+            in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+            reblog_of_id: None,
+            application_id: input.application,
+            local: true,
+            created_at: now,
+        };
+
+        let mut tx = db.begin().await?;
+        statuses::insert(&mut tx, &status).await?;
+        if let Some(key) = &key
+            && !idempotency::claim(&mut tx, author, key, id, window_start).await?
+        {
+            // Another request with this key won: answer with its status.
+            drop(tx);
+            let existing = idempotency::find(db, author, key, window_start)
+                .await?
+                .ok_or_else(ServiceError::not_found)?;
+            let status = statuses::get(db, existing).await?.ok_or_else(ServiceError::not_found)?;
+            return self.hydrate_one(Some(author), status).await;
+        }
+        statuses::insert_mentions(&mut tx, self.ids(), id, &mentioned).await?;
+        for name in &extracted.hashtags {
+            let normalized = text::normalize_hashtag(name);
+            let tag = tags::find_or_create(&mut tx, self.ids(), &normalized, name).await?;
+            tags::attach(&mut tx, id, tag.id).await?;
+        }
+        if visibility != Visibility::Direct {
+            accounts::adjust_counts(&mut tx, author, 1, 0, 0).await?;
+            accounts::set_last_status_at(&mut tx, author, now).await?;
+        }
+        if let Some(p) = &parent
+            && visibility.is_public_ish()
+        {
+            statuses::adjust_counts(&mut tx, p.id, 1, 0, 0).await?;
+        }
+        ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: id }).await?;
+        tx.commit().await?;
+
+        let stored = statuses::get(db, id).await?.ok_or_else(ServiceError::not_found)?;
+        self.hydrate_one(Some(author), stored).await
+    }
+
+    /// Deletes `status` and what hangs on it; the caller has checked ownership.
+    async fn remove_status(&self, status: &Status) -> Result<()> {
+        let db = self.db();
+        let reblogs = statuses::reblogs_of(db, status.id).await?;
+        let mut tx = db.begin().await?;
+        if !statuses::delete(&mut tx, status.id).await? {
+            return Ok(());
+        }
+        if status.visibility() != Visibility::Direct {
+            accounts::adjust_counts(&mut tx, status.account_id, -1, 0, 0).await?;
+        }
+        if let Some(parent) = status.in_reply_to()
+            && status.visibility().is_public_ish()
+        {
+            statuses::adjust_counts(&mut tx, parent, -1, 0, 0).await?;
+        }
+        if let Some(original) = status.reblog_of() {
+            statuses::adjust_counts(&mut tx, original, 0, -1, 0).await?;
+        }
+        for (reblog_id, reblogger) in &reblogs {
+            accounts::adjust_counts(&mut tx, AccountId(*reblogger), -1, 0, 0).await?;
+            ferrodon_jobs::enqueue(
+                &mut tx,
+                self.ids(),
+                &RemoveFromFeeds { status_id: StatusId(*reblog_id), account_id: AccountId(*reblogger) },
+            )
+            .await?;
+        }
+        ferrodon_jobs::enqueue(
+            &mut tx,
+            self.ids(),
+            &RemoveFromFeeds { status_id: status.id, account_id: status.account_id },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/statuses/:id`: own statuses only; answers with the
+    /// deleted status and its source text, for redrafting.
+    pub async fn delete_status(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let status = statuses::get(self.db(), id)
+            .await?
+            .filter(|s| s.account_id == viewer && s.reblog_of_id.is_none())
+            .ok_or_else(ServiceError::not_found)?;
+        let mut view = self.hydrate_one(Some(viewer), status.clone()).await?;
+        self.remove_status(&status).await?;
+        view.source_requested = true;
+        view.account = self.account(viewer).await?;
+        Ok(view)
+    }
+
+    /// `GET /api/v1/statuses/:id/context`: visible ancestors (oldest first)
+    /// and descendants (depth first).
+    pub async fn context(&self, viewer: Option<AccountId>, id: StatusId) -> Result<(Vec<StatusView>, Vec<StatusView>)> {
+        let status = self.visible_status(viewer, id).await?;
+        let (ancestor_limit, descendant_limit) = if viewer.is_some() { (4096, 4096) } else { (40, 60) };
+        let mut ancestors = Vec::new();
+        for s in statuses::ancestors(self.db(), status.id, ancestor_limit).await? {
+            if self.can_see(viewer, &s).await? {
+                ancestors.push(s);
+            }
+        }
+        let mut visible = Vec::new();
+        for s in statuses::descendants(self.db(), status.id, descendant_limit).await? {
+            if self.can_see(viewer, &s).await? {
+                visible.push(s);
+            }
+        }
+        let descendants = depth_first(status.id, visible);
+        Ok((
+            self.hydrate(viewer, ancestors).await?,
+            self.hydrate(viewer, descendants).await?,
+        ))
+    }
+
+    /// `POST /api/v1/statuses/:id/favourite` (idempotent).
+    pub async fn favourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let status = self.visible_status(Some(viewer), id).await?;
+        let mut tx = self.db().begin().await?;
+        if favourites::insert(&mut tx, self.ids().next().0, viewer, status.id).await? {
+            statuses::adjust_counts(&mut tx, status.id, 0, 0, 1).await?;
+        }
+        tx.commit().await?;
+        self.status(Some(viewer), id).await
+    }
+
+    /// `POST /api/v1/statuses/:id/unfavourite` (idempotent).
+    pub async fn unfavourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let status = self.visible_status(Some(viewer), id).await?;
+        let mut tx = self.db().begin().await?;
+        if favourites::delete(&mut tx, viewer, status.id).await? {
+            statuses::adjust_counts(&mut tx, status.id, 0, 0, -1).await?;
+        }
+        tx.commit().await?;
+        self.status(Some(viewer), id).await
+    }
+
+    /// `POST /api/v1/statuses/:id/reblog`: answers with the reblog (an
+    /// existing one if the viewer already reblogged).
+    pub async fn reblog(&self, viewer: AccountId, id: StatusId, visibility: Option<String>) -> Result<StatusView> {
+        let mut original = self.visible_status(Some(viewer), id).await?;
+        if let Some(of) = original.reblog_of() {
+            original = self.visible_status(Some(viewer), of).await?;
+        }
+        let own = original.account_id == viewer;
+        match original.visibility() {
+            Visibility::Direct => return Err(ServiceError::not_allowed()),
+            Visibility::Private if !own => return Err(ServiceError::not_allowed()),
+            _ => {}
+        }
+        if let Some(existing) = statuses::find_reblog(self.db(), viewer, original.id).await? {
+            return self.hydrate_one(Some(viewer), existing).await;
+        }
+        let account = self.account(viewer).await?;
+        let user = users::by_account(self.db(), viewer)
+            .await?
+            .ok_or_else(ServiceError::not_found)?;
+        let visibility = if original.visibility() == Visibility::Private {
+            Visibility::Private
+        } else {
+            match visibility.as_deref().filter(|v| !v.is_empty()) {
+                Some(v) => match v.parse::<Visibility>() {
+                    Ok(Visibility::Direct) | Err(_) => {
+                        return Err(ServiceError::invalid("Visibility is not included in the list"));
+                    }
+                    Ok(v) => v,
+                },
+                None => match user.default_privacy.parse().unwrap_or(Visibility::Public) {
+                    Visibility::Direct => Visibility::Private,
+                    v => v,
+                },
+            }
+        };
+        let now = ferrodon_storage::now();
+        let reblog_id = StatusId::from(self.ids().next());
+        let i = self.instance();
+        let new = NewStatus {
+            id: reblog_id,
+            uri: format!("{}/activity", i.status_uri(&account.username, reblog_id.0)),
+            url: None,
+            account_id: viewer,
+            text: String::new(),
+            content: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            visibility,
+            language: None,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of_id: Some(original.id),
+            application_id: None,
+            local: true,
+            created_at: now,
+        };
+        let mut tx = self.db().begin().await?;
+        match statuses::insert(&mut tx, &new).await {
+            // A concurrent reblog by the same account won; answer with it.
+            Err(StorageError::Conflict(_)) => {
+                drop(tx);
+                let existing = statuses::find_reblog(self.db(), viewer, original.id)
+                    .await?
+                    .ok_or_else(ServiceError::not_found)?;
+                return self.hydrate_one(Some(viewer), existing).await;
+            }
+            other => other?,
+        }
+        statuses::adjust_counts(&mut tx, original.id, 0, 1, 0).await?;
+        accounts::adjust_counts(&mut tx, viewer, 1, 0, 0).await?;
+        accounts::set_last_status_at(&mut tx, viewer, now).await?;
+        ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: reblog_id }).await?;
+        tx.commit().await?;
+        let stored = statuses::get(self.db(), reblog_id)
+            .await?
+            .ok_or_else(ServiceError::not_found)?;
+        self.hydrate_one(Some(viewer), stored).await
+    }
+
+    /// `POST /api/v1/statuses/:id/unreblog`: answers with the original.
+    pub async fn unreblog(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let mut original = self.visible_status(Some(viewer), id).await?;
+        if let Some(of) = original.reblog_of() {
+            original = self.visible_status(Some(viewer), of).await?;
+        }
+        if let Some(reblog) = statuses::find_reblog(self.db(), viewer, original.id).await? {
+            self.remove_status(&reblog).await?;
+        }
+        self.status(Some(viewer), original.id).await
+    }
+}
+
+/// Orders replies depth first: each reply right after its parent, siblings by id.
+fn depth_first(root: StatusId, replies: Vec<Status>) -> Vec<Status> {
+    let mut children: std::collections::HashMap<Option<StatusId>, Vec<Status>> =
+        std::collections::HashMap::new();
+    for s in replies {
+        children.entry(s.in_reply_to()).or_default().push(s);
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|s| s.id);
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<Status> = children.remove(&Some(root)).unwrap_or_default();
+    stack.reverse();
+    while let Some(s) = stack.pop() {
+        let id = s.id;
+        out.push(s);
+        if let Some(mut kids) = children.remove(&Some(id)) {
+            kids.reverse();
+            stack.extend(kids);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_remote_mentions_count_as_mastodon_counts() {
+        let url = format!("https://example.com/{}", "a".repeat(100));
+        assert_eq!(counted_length(&format!("see {url}"), 23), 4 + 23);
+        assert_eq!(counted_length("hi @bob@remote.example", 23), 3 + 4);
+        assert_eq!(counted_length("héllo wörld", 23), 11);
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(normalize_language("EN"), Some("en".into()));
+        assert_eq!(normalize_language("pt-BR"), Some("pt".into()));
+        assert_eq!(normalize_language("english"), None);
+        assert_eq!(normalize_language(""), None);
+    }
+}

@@ -1,0 +1,449 @@
+//! Plain text to HTML, as Mastodon renders a local status or profile note:
+//! links, mentions and hashtags become anchors, everything else is escaped,
+//! blank lines make paragraphs and single newlines `<br />`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
+
+/// A mention as written: `@user` or `@user@domain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentionRef {
+    pub username: String,
+    pub domain: Option<String>,
+}
+
+/// What a piece of text refers to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extracted {
+    pub mentions: Vec<MentionRef>,
+    /// Hashtags as written (without `#`), in order, duplicates removed by normalised name.
+    pub hashtags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Entity {
+    Url(String),
+    Mention(MentionRef, String),
+    Hashtag(String),
+}
+
+static URL_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"https?://[^\s<>]+").ok());
+static MENTION_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^@([a-zA-Z0-9_]+(?:[a-zA-Z0-9_.\-]+[a-zA-Z0-9_]+)?)(?:@([\w.\-]+\w+))?").ok()
+});
+static HASHTAG_RE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^#([\w\u{00B7}\u{30FB}\u{200C}]+)").ok());
+
+const HASHTAG_SEPARATORS: [char; 3] = ['\u{00B7}', '\u{30FB}', '\u{200C}'];
+
+/// Where each entity sits: (start, end, entity), sorted and non-overlapping.
+fn scan(text: &str, local_domain: &str) -> Vec<(usize, usize, Entity)> {
+    let mut found: Vec<(usize, usize, Entity)> = Vec::new();
+    if let Some(re) = URL_RE.as_ref() {
+        for m in re.find_iter(text) {
+            let url = trim_url(m.as_str());
+            if url.len() > "https://".len() {
+                found.push((m.start(), m.start() + url.len(), Entity::Url(url.to_owned())));
+            }
+        }
+    }
+    let inside_url = |pos: usize, found: &[(usize, usize, Entity)]| {
+        found
+            .iter()
+            .any(|(s, e, ent)| matches!(ent, Entity::Url(_)) && pos >= *s && pos < *e)
+    };
+    let mut extra = Vec::new();
+    for (i, c) in text.char_indices() {
+        if c != '@' && c != '#' && c != '\u{FF03}' {
+            continue;
+        }
+        if inside_url(i, &found) {
+            continue;
+        }
+        let before = text[..i].chars().next_back();
+        let rest = &text[i..];
+        if c == '@' {
+            if before.is_some_and(|b| b == '=' || b == '/' || b.is_alphanumeric() || b == '_') {
+                continue;
+            }
+            let Some(caps) = MENTION_RE.as_ref().and_then(|re| re.captures(rest)) else {
+                continue;
+            };
+            let (Some(whole), Some(user)) = (caps.get(0), caps.get(1)) else {
+                continue;
+            };
+            // `@a@b` must not run on into another `@` or a scheme.
+            let after = &rest[whole.end()..];
+            if after.starts_with('@') || after.starts_with("://") {
+                continue;
+            }
+            let domain = caps
+                .get(2)
+                .map(|d| d.as_str().to_ascii_lowercase())
+                .filter(|d| d != local_domain);
+            extra.push((
+                i,
+                i + whole.end(),
+                Entity::Mention(
+                    MentionRef {
+                        username: user.as_str().to_owned(),
+                        domain,
+                    },
+                    whole.as_str().to_owned(),
+                ),
+            ));
+        } else {
+            if before.is_some_and(|b| b == '=' || b == '/' || b == ')' || b.is_alphanumeric()) {
+                continue;
+            }
+            let hash_len = c.len_utf8();
+            let candidate = format!("#{}", &rest[hash_len..]);
+            let Some(m) = HASHTAG_RE
+                .as_ref()
+                .and_then(|re| re.captures(&candidate))
+                .and_then(|c| c.get(1))
+            else {
+                continue;
+            };
+            let mut name = m.as_str().trim_end_matches(HASHTAG_SEPARATORS).to_owned();
+            // `#foohttps://…`: the scheme is not part of the tag.
+            let after_tag = &rest[hash_len + name.len()..];
+            if after_tag.starts_with("://") {
+                for scheme in ["https", "http"] {
+                    if let Some(stripped) = name.strip_suffix(scheme) {
+                        name = stripped.to_owned();
+                        break;
+                    }
+                }
+            }
+            if !name.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            extra.push((i, i + hash_len + name.len(), Entity::Hashtag(name)));
+        }
+    }
+    found.extend(extra);
+    found.sort_by_key(|(s, _, _)| *s);
+    // Drop anything overlapping an earlier entity.
+    let mut out: Vec<(usize, usize, Entity)> = Vec::new();
+    for item in found {
+        if out.last().is_none_or(|(_, end, _)| item.0 >= *end) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Trailing punctuation is not part of a URL; a closing parenthesis is only
+/// when the URL opened one.
+fn trim_url(url: &str) -> &str {
+    let mut end = url.len();
+    loop {
+        let s = &url[..end];
+        let Some(last) = s.chars().next_back() else {
+            break;
+        };
+        let strip = match last {
+            '.' | ',' | ':' | ';' | '!' | '?' | '"' | '\'' | '*' => true,
+            ')' => s.matches('(').count() < s.matches(')').count(),
+            ']' => s.matches('[').count() < s.matches(']').count(),
+            _ => false,
+        };
+        if !strip {
+            break;
+        }
+        end -= last.len_utf8();
+    }
+    &url[..end]
+}
+
+/// Mentions and hashtags in `text`.
+pub fn extract(text: &str, local_domain: &str) -> Extracted {
+    let mut out = Extracted::default();
+    let mut seen_tags = Vec::new();
+    for (_, _, e) in scan(text, local_domain) {
+        match e {
+            Entity::Mention(m, _) => {
+                if !out.mentions.iter().any(|x: &MentionRef| {
+                    x.username.eq_ignore_ascii_case(&m.username) && x.domain == m.domain
+                }) {
+                    out.mentions.push(m);
+                }
+            }
+            Entity::Hashtag(h) => {
+                let n = normalize_hashtag(&h);
+                if !n.is_empty() && !seen_tags.contains(&n) {
+                    seen_tags.push(n);
+                    out.hashtags.push(h);
+                }
+            }
+            Entity::Url(_) => {}
+        }
+    }
+    out
+}
+
+/// A hashtag's key: NFKC, lower-cased, Latin diacritics folded, separators
+/// and other invalid characters removed.
+pub fn normalize_hashtag(name: &str) -> String {
+    let lowered: String = name.nfkc().collect::<String>().to_lowercase();
+    let mut folded = String::with_capacity(lowered.len());
+    for c in lowered.chars() {
+        let mut decomposed = c.to_string().nfd().collect::<Vec<char>>();
+        if decomposed.first().is_some_and(char::is_ascii_alphabetic) {
+            decomposed.truncate(1);
+        }
+        folded.extend(decomposed.into_iter().collect::<String>().nfc());
+    }
+    folded
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_' || HASHTAG_SEPARATORS.contains(c))
+        .collect()
+}
+
+/// How mentions are linked while rendering.
+pub struct MentionTarget {
+    pub username: String,
+    pub domain: Option<String>,
+    /// The profile URL the mention links to.
+    pub url: String,
+}
+
+/// Renders `text` (already trimmed) to HTML.
+///
+/// `accounts` are the accounts the text may mention (resolved by the
+/// caller); a mention of anyone else stays plain text. `tag_url` makes the
+/// link of a hashtag from its name as written. `multiline` makes paragraphs
+/// (statuses, notes); without it newlines are kept as `<br />` only.
+pub fn render(
+    text: &str,
+    local_domain: &str,
+    accounts: &[MentionTarget],
+    tag_url: impl Fn(&str) -> String,
+    multiline: bool,
+) -> String {
+    if text.trim().is_empty() {
+        return String::new();
+    }
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut html = String::with_capacity(text.len() * 2);
+    let mut pos = 0;
+    for (start, end, entity) in scan(&text, local_domain) {
+        html.push_str(&escape(&text[pos..start]));
+        match entity {
+            Entity::Url(url) => html.push_str(&link(&url)),
+            Entity::Mention(m, written) => {
+                let target = accounts.iter().find(|a| {
+                    a.username.eq_ignore_ascii_case(&m.username)
+                        && a.domain.as_deref().map(str::to_ascii_lowercase) == m.domain
+                });
+                match target {
+                    Some(t) => {
+                        // Show the domain only when the same username appears twice.
+                        let ambiguous = accounts
+                            .iter()
+                            .filter(|a| a.username.eq_ignore_ascii_case(&t.username))
+                            .count()
+                            > 1;
+                        let shown = match (&t.domain, ambiguous) {
+                            (Some(d), true) => format!("{}@{}", t.username, d),
+                            _ => t.username.clone(),
+                        };
+                        html.push_str(&format!(
+                            "<span class=\"h-card\" translate=\"no\"><a href=\"{}\" class=\"u-url mention\">@<span>{}</span></a></span>",
+                            escape(&t.url),
+                            escape(&shown)
+                        ));
+                    }
+                    None => html.push_str(&escape(&written)),
+                }
+            }
+            Entity::Hashtag(name) => html.push_str(&format!(
+                "<a href=\"{}\" class=\"mention hashtag\" rel=\"tag\">#<span>{}</span></a>",
+                escape(&tag_url(&name)),
+                escape(&name)
+            )),
+        }
+        pos = end;
+    }
+    html.push_str(&escape(&text[pos..]));
+    if multiline {
+        paragraphs(&html)
+    } else {
+        html.replace('\n', "<br />")
+    }
+}
+
+/// Rails' `simple_format`: blank lines separate paragraphs, a single newline is a line break.
+fn paragraphs(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut chunk = String::new();
+    let mut newlines = 0;
+    let flush = |chunk: &mut String, out: &mut String| {
+        if !chunk.is_empty() {
+            out.push_str("<p>");
+            out.push_str(chunk);
+            out.push_str("</p>");
+            chunk.clear();
+        }
+    };
+    for c in html.chars() {
+        if c == '\n' {
+            newlines += 1;
+            continue;
+        }
+        match newlines {
+            0 => {}
+            1 => {
+                if !chunk.is_empty() {
+                    chunk.push_str("<br />");
+                }
+            }
+            _ => flush(&mut chunk, &mut out),
+        }
+        newlines = 0;
+        chunk.push(c);
+    }
+    flush(&mut chunk, &mut out);
+    out
+}
+
+/// Mastodon's shortened link: scheme (and `www.`) hidden, 30 characters
+/// shown, the rest hidden behind an ellipsis.
+fn link(url: &str) -> String {
+    let prefix_len = ["https://www.", "http://www.", "https://", "http://"]
+        .iter()
+        .find(|p| url.starts_with(*p))
+        .map(|p| p.len())
+        .unwrap_or(0);
+    let prefix = &url[..prefix_len];
+    let rest = &url[prefix_len..];
+    let cut = rest.char_indices().nth(30).map(|(i, _)| i).unwrap_or(rest.len());
+    let (display, suffix) = rest.split_at(cut);
+    let class = if suffix.is_empty() { "" } else { "ellipsis" };
+    format!(
+        "<a href=\"{href}\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\"><span class=\"invisible\">{p}</span><span class=\"{class}\">{d}</span><span class=\"invisible\">{s}</span></a>",
+        href = escape(url),
+        p = escape(prefix),
+        d = escape(display),
+        s = escape(suffix)
+    )
+}
+
+/// HTML-escapes `& < > " '` as Rails' `ERB::Util.h`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag_url(name: &str) -> String {
+        format!("https://example.com/tags/{name}")
+    }
+
+    fn targets() -> Vec<MentionTarget> {
+        vec![
+            MentionTarget {
+                username: "bob".into(),
+                domain: None,
+                url: "https://example.com/@bob".into(),
+            },
+            MentionTarget {
+                username: "carol".into(),
+                domain: Some("other.example".into()),
+                url: "https://other.example/@carol".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn paragraphs_and_line_breaks() {
+        let html = render("a\n\nb\nc\n\n\nd", "example.com", &[], tag_url, true);
+        assert_eq!(html, "<p>a</p><p>b<br />c</p><p>d</p>");
+    }
+
+    #[test]
+    fn escapes_html() {
+        let html = render("<b>\"hi\" & 'bye'</b>", "example.com", &[], tag_url, true);
+        assert_eq!(html, "<p>&lt;b&gt;&quot;hi&quot; &amp; &#39;bye&#39;&lt;/b&gt;</p>");
+    }
+
+    #[test]
+    fn links_are_shortened_as_mastodon_does() {
+        let html = render("see https://example.com/ now", "example.com", &[], tag_url, true);
+        assert_eq!(
+            html,
+            "<p>see <a href=\"https://example.com/\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\"><span class=\"invisible\">https://</span><span class=\"\">example.com/</span><span class=\"invisible\"></span></a> now</p>"
+        );
+        let long = render(
+            "https://www.example.com/a/very/long/path/that/goes/on/and/on.",
+            "example.com",
+            &[],
+            tag_url,
+            true,
+        );
+        assert!(long.contains("<span class=\"invisible\">https://www.</span><span class=\"ellipsis\">example.com/a/very/long/path/t</span><span class=\"invisible\">hat/goes/on/and/on</span></a>.</p>"), "{long}");
+    }
+
+    #[test]
+    fn mentions_link_known_accounts_only() {
+        let html = render(
+            "hi @bob and @carol@other.example and @nobody",
+            "example.com",
+            &targets(),
+            tag_url,
+            true,
+        );
+        assert_eq!(
+            html,
+            "<p>hi <span class=\"h-card\" translate=\"no\"><a href=\"https://example.com/@bob\" class=\"u-url mention\">@<span>bob</span></a></span> and <span class=\"h-card\" translate=\"no\"><a href=\"https://other.example/@carol\" class=\"u-url mention\">@<span>carol</span></a></span> and @nobody</p>"
+        );
+    }
+
+    #[test]
+    fn local_domain_mentions_are_local() {
+        let e = extract("@bob@example.com @Bob", "example.com");
+        assert_eq!(
+            e.mentions,
+            vec![MentionRef {
+                username: "bob".into(),
+                domain: None
+            }]
+        );
+    }
+
+    #[test]
+    fn hashtags() {
+        let html = render("I like #Rust, not a#tag or #123", "example.com", &[], tag_url, true);
+        assert_eq!(
+            html,
+            "<p>I like <a href=\"https://example.com/tags/Rust\" class=\"mention hashtag\" rel=\"tag\">#<span>Rust</span></a>, not a#tag or #123</p>"
+        );
+        let e = extract("#Rust #rust #Café #日本語 #foohttps://x.example", "example.com");
+        assert_eq!(e.hashtags, vec!["Rust", "Café", "日本語", "foo"]);
+        assert_eq!(normalize_hashtag("Café"), "cafe");
+        assert_eq!(normalize_hashtag("ＲＵＳＴ"), "rust");
+    }
+
+    #[test]
+    fn entities_inside_urls_are_not_mentions_or_tags() {
+        let e = extract("https://example.com/@bob#section", "example.com");
+        assert!(e.mentions.is_empty() && e.hashtags.is_empty());
+        assert!(extract("mail me: bob@example.com", "example.com").mentions.is_empty());
+    }
+}

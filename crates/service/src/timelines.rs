@@ -1,0 +1,136 @@
+//! Timelines: home (from the feed store), public, hashtag and an account's statuses.
+
+use ferrodon_model::{AccountId, PageBounds, StatusId};
+use ferrodon_storage::feeds::{FeedEntry, HOME_FEED_MAX};
+use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Locality, Status};
+use ferrodon_storage::{follows, tags};
+
+use crate::views::StatusView;
+use crate::{Result, Services};
+
+/// Options of an account's statuses list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountStatusesOptions {
+    pub exclude_replies: bool,
+    pub exclude_reblogs: bool,
+    pub only_media: bool,
+    pub pinned: bool,
+}
+
+impl Services {
+    /// Rebuilds `account`'s home feed from the database.
+    pub(crate) async fn rebuild_home(&self, account: AccountId) -> Result<()> {
+        let rows = statuses::home(self.db(), account, &PageBounds::first(HOME_FEED_MAX as u32)).await?;
+        let entries: Vec<FeedEntry> = rows
+            .into_iter()
+            .map(|(id, reblog_of)| FeedEntry {
+                status_id: StatusId(id),
+                reblog_of_id: reblog_of.map(StatusId),
+            })
+            .collect();
+        self.feeds().merge(account, &entries).await?;
+        self.feeds().mark_built(account).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/timelines/home`. A missing feed is rebuilt first, never
+    /// served empty; past the feed's end, older statuses come from the database.
+    pub async fn home_timeline(&self, account: AccountId, bounds: &PageBounds) -> Result<Vec<StatusView>> {
+        if !self.feeds().exists(account).await? {
+            self.rebuild_home(account).await?;
+        }
+        let mut ids = self.feeds().page(account, bounds).await?;
+        if ids.len() < bounds.limit as usize && !bounds.ascending() {
+            let older_than = ids.last().map(|id| id.0).or(bounds.max_id);
+            let rest = PageBounds {
+                max_id: older_than,
+                since_id: bounds.since_id,
+                min_id: None,
+                limit: bounds.limit - ids.len() as u32,
+            };
+            for (id, _) in statuses::home(self.db(), account, &rest).await? {
+                if !ids.contains(&StatusId(id)) {
+                    ids.push(StatusId(id));
+                }
+            }
+        }
+        self.hydrate_ids(Some(account), &ids).await
+    }
+
+    /// `GET /api/v1/timelines/public`.
+    pub async fn public_timeline(
+        &self,
+        viewer: Option<AccountId>,
+        locality: Locality,
+        only_media: bool,
+        bounds: &PageBounds,
+    ) -> Result<Vec<StatusView>> {
+        if only_media {
+            // No status carries media until media attachments exist.
+            return Ok(Vec::new());
+        }
+        let list = statuses::public(self.db(), locality, bounds).await?;
+        self.hydrate_visible(viewer, list).await
+    }
+
+    /// `GET /api/v1/timelines/tag/:hashtag`.
+    pub async fn tag_timeline(
+        &self,
+        viewer: Option<AccountId>,
+        name: &str,
+        locality: Locality,
+        only_media: bool,
+        bounds: &PageBounds,
+    ) -> Result<Vec<StatusView>> {
+        let normalized = crate::text::normalize_hashtag(name.trim_start_matches('#'));
+        let Some(tag) = tags::find(self.db(), &normalized).await? else {
+            return Ok(Vec::new());
+        };
+        if only_media {
+            return Ok(Vec::new());
+        }
+        let list = statuses::by_tag(self.db(), tag.id, locality, bounds).await?;
+        self.hydrate_visible(viewer, list).await
+    }
+
+    /// `GET /api/v1/accounts/:id/statuses`: what `viewer` may see of the account.
+    pub async fn account_statuses(
+        &self,
+        viewer: Option<AccountId>,
+        account: AccountId,
+        options: AccountStatusesOptions,
+        bounds: &PageBounds,
+    ) -> Result<Vec<StatusView>> {
+        let owner = self.account(account).await?;
+        if owner.suspended_at.is_some() || options.only_media || options.pinned {
+            // Pins and media attachments do not exist yet, so those lists are empty.
+            return Ok(Vec::new());
+        }
+        let audience = match viewer {
+            Some(v) if v == account => Audience::Author,
+            Some(v) if follows::follows(self.db(), v, account).await? => Audience::Follower(v),
+            other => Audience::Anyone(other),
+        };
+        let list = statuses::by_account(
+            self.db(),
+            account,
+            audience,
+            AccountTimeline {
+                exclude_replies: options.exclude_replies,
+                exclude_reblogs: options.exclude_reblogs,
+            },
+            bounds,
+        )
+        .await?;
+        self.hydrate(viewer, list).await
+    }
+
+    /// Hydrates public statuses, dropping those of suspended authors.
+    async fn hydrate_visible(&self, viewer: Option<AccountId>, list: Vec<Status>) -> Result<Vec<StatusView>> {
+        let views = self.hydrate(viewer, list).await?;
+        Ok(views
+            .into_iter()
+            .filter(|v| v.account.suspended_at.is_none())
+            .collect())
+    }
+}

@@ -1,0 +1,159 @@
+//! Views: records together with what a reader needs to show them, loaded in
+//! batches (one query per kind of thing, never one per status).
+
+use std::collections::{HashMap, HashSet};
+
+use ferrodon_model::{AccountId, AppId, StatusId};
+use ferrodon_storage::accounts::{self, Account};
+use ferrodon_storage::oauth::App;
+use ferrodon_storage::statuses::{self, Status};
+use ferrodon_storage::tags::{self, Tag};
+use ferrodon_storage::users::User;
+use ferrodon_storage::{favourites, oauth};
+
+use crate::{Result, Services};
+
+/// A status as a reader sees it.
+#[derive(Debug, Clone)]
+pub struct StatusView {
+    pub status: Status,
+    pub account: Account,
+    pub reblog: Option<Box<StatusView>>,
+    pub mentions: Vec<Account>,
+    pub tags: Vec<Tag>,
+    pub application: Option<App>,
+    /// Viewer-relative flags; `None` for anonymous readers.
+    pub viewer: Option<ViewerFlags>,
+    /// Send the source text instead of HTML (a deleted status, for redrafting).
+    pub source_requested: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ViewerFlags {
+    pub favourited: bool,
+    pub reblogged: bool,
+}
+
+/// The signed-in user's own account, with settings only they see.
+#[derive(Debug, Clone)]
+pub struct CredentialAccountView {
+    pub account: Account,
+    pub user: User,
+    pub follow_requests_count: i64,
+}
+
+/// How a viewer relates to another account.
+#[derive(Debug, Clone)]
+pub struct RelationshipView {
+    pub id: AccountId,
+    pub following: bool,
+    pub showing_reblogs: bool,
+    pub notifying: bool,
+    pub languages: Option<Vec<String>>,
+    pub followed_by: bool,
+    pub requested: bool,
+    pub requested_by: bool,
+}
+
+impl Services {
+    /// Builds views of `list` (in its order) for `viewer`.
+    pub async fn hydrate(&self, viewer: Option<AccountId>, list: Vec<Status>) -> Result<Vec<StatusView>> {
+        let db = self.db();
+        let reblog_ids: Vec<StatusId> = list.iter().filter_map(Status::reblog_of).collect();
+        let originals = statuses::get_many(db, &reblog_ids).await?;
+        let all: Vec<&Status> = list.iter().chain(originals.iter()).collect();
+        let all_ids: Vec<StatusId> = all.iter().map(|s| s.id).collect();
+
+        let mention_rows = statuses::mentions_of(db, &all_ids).await?;
+        let mut account_ids: HashSet<AccountId> = all.iter().map(|s| s.account_id).collect();
+        account_ids.extend(mention_rows.iter().map(|(_, a)| AccountId(*a)));
+        let account_ids: Vec<AccountId> = account_ids.into_iter().collect();
+        let accounts: HashMap<AccountId, Account> = accounts::get_many(db, &account_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+
+        let mut mentions: HashMap<i64, Vec<Account>> = HashMap::new();
+        for (status, account) in mention_rows {
+            if let Some(a) = accounts.get(&AccountId(account)) {
+                mentions.entry(status).or_default().push(a.clone());
+            }
+        }
+        let mut tag_map: HashMap<i64, Vec<Tag>> = HashMap::new();
+        for row in tags::of_statuses(db, &all_ids).await? {
+            tag_map.entry(row.status_id).or_default().push(row.tag);
+        }
+        let mut apps: HashMap<i64, App> = HashMap::new();
+        for app_id in all.iter().filter_map(|s| s.application_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(app_id)
+                && let Some(app) = oauth::get_app(db, AppId(app_id)).await?
+            {
+                e.insert(app);
+            }
+        }
+        let (favourited, reblogged): (HashSet<i64>, HashSet<i64>) = match viewer {
+            Some(v) => (
+                favourites::favourited_among(db, v, &all_ids).await?.into_iter().collect(),
+                statuses::reblogged_among(db, v, &all_ids).await?.into_iter().collect(),
+            ),
+            None => (HashSet::new(), HashSet::new()),
+        };
+
+        let build = |s: &Status| -> Option<StatusView> {
+            let account = accounts.get(&s.account_id)?.clone();
+            Some(StatusView {
+                status: s.clone(),
+                account,
+                reblog: None,
+                mentions: mentions.get(&s.id.0).cloned().unwrap_or_default(),
+                tags: tag_map.get(&s.id.0).cloned().unwrap_or_default(),
+                // Mastodon shows the posting app only on local statuses.
+                application: if s.local {
+                    s.application_id.and_then(|a| apps.get(&a).cloned())
+                } else {
+                    None
+                },
+                viewer: viewer.map(|_| ViewerFlags {
+                    favourited: favourited.contains(&s.id.0),
+                    reblogged: reblogged.contains(&s.id.0),
+                }),
+                source_requested: false,
+            })
+        };
+        let originals: HashMap<StatusId, StatusView> = originals
+            .iter()
+            .filter_map(|s| build(s).map(|v| (s.id, v)))
+            .collect();
+        Ok(list
+            .iter()
+            .filter_map(|s| {
+                let mut view = build(s)?;
+                if let Some(of) = s.reblog_of() {
+                    // A reblog whose original is gone is not shown.
+                    view.reblog = Some(Box::new(originals.get(&of)?.clone()));
+                }
+                Some(view)
+            })
+            .collect())
+    }
+
+    /// One status's view.
+    pub(crate) async fn hydrate_one(&self, viewer: Option<AccountId>, status: Status) -> Result<StatusView> {
+        self.hydrate(viewer, vec![status])
+            .await?
+            .pop()
+            .ok_or_else(crate::ServiceError::not_found)
+    }
+
+    /// Statuses by id, in the order of `ids`, as views.
+    pub(crate) async fn hydrate_ids(&self, viewer: Option<AccountId>, ids: &[StatusId]) -> Result<Vec<StatusView>> {
+        let mut found: HashMap<StatusId, Status> = statuses::get_many(self.db(), ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let ordered = ids.iter().filter_map(|id| found.remove(id)).collect();
+        self.hydrate(viewer, ordered).await
+    }
+}
