@@ -1,0 +1,171 @@
+//! The HTTP layer: the only crate that knows HTTP.
+//!
+//! [`router`] builds every route of the web role: the Mastodon REST API,
+//! OAuth 2, WebFinger, the default images, `/health` and `/metrics`.
+//! Handlers extract parameters ([`params::Params`]) and credentials
+//! ([`auth::Auth`]), call `ferrodon-service`, and shape Mastodon's JSON
+//! ([`entities`]); every error becomes Mastodon's error JSON in
+//! [`error`]. Around them sit request ids and JSON access logs, metrics,
+//! rate limits and a panic guard ([`middleware`]).
+
+pub mod auth;
+pub mod entities;
+pub mod error;
+pub mod middleware;
+pub mod params;
+pub mod routes;
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use ferrodon_config::RateLimits;
+use ferrodon_service::Services;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower::Layer;
+
+pub use middleware::RateLimiter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: Option<PrometheusHandle>,
+    pub limiter: Arc<RateLimiter>,
+    pub rate_limits: RateLimits,
+}
+
+/// The client's address (behind a trusted proxy, from `X-Forwarded-For`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or(ClientIp(IpAddr::from([127, 0, 0, 1]))))
+    }
+}
+
+/// `GET /health`: 200 when the database answers, as Mastodon's `/health`.
+async fn health(State(state): State<AppState>) -> Response {
+    db_health(state.services.db()).await
+}
+
+/// Prometheus text, with the database pool's figures taken now.
+fn render_metrics(db: &ferrodon_storage::Db, handle: Option<&PrometheusHandle>) -> Response {
+    let (open, idle) = db.pool_stats();
+    metrics::gauge!("ferrodon_db_pool_connections", "state" => "open").set(f64::from(open));
+    metrics::gauge!("ferrodon_db_pool_connections", "state" => "idle").set(idle as f64);
+    match handle {
+        Some(h) => (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], h.render()).into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
+    }
+}
+
+/// `GET /health` result for a database.
+async fn db_health(db: &ferrodon_storage::Db) -> Response {
+    match db.ping().await {
+        Ok(()) => (StatusCode::OK, "OK").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(State(state): State<AppState>) -> Response {
+    render_metrics(state.services.db(), state.metrics.as_ref())
+}
+
+/// Every route of the web role.
+pub fn router(state: AppState) -> Router {
+    use routes::{accounts, apps, instance, oauth, statuses, timelines};
+    let api = Router::new()
+        .route("/api/v1/apps", post(apps::create))
+        .route("/api/v1/apps/verify_credentials", get(apps::verify_credentials))
+        .route("/api/v1/accounts", post(accounts::create))
+        .route("/api/v1/accounts/verify_credentials", get(accounts::verify_credentials))
+        .route(
+            "/api/v1/accounts/update_credentials",
+            axum::routing::patch(accounts::update_credentials).put(accounts::update_credentials),
+        )
+        .route("/api/v1/accounts/relationships", get(accounts::relationships))
+        .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/{id}", get(accounts::show))
+        .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
+        .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
+        .route("/api/v1/accounts/{id}/following", get(accounts::following))
+        .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
+        .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
+        .route("/api/v1/statuses", post(statuses::create))
+        .route("/api/v1/statuses/{id}", get(statuses::show).delete(statuses::delete))
+        .route("/api/v1/statuses/{id}/context", get(statuses::context))
+        .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
+        .route("/api/v1/statuses/{id}/unfavourite", post(statuses::unfavourite))
+        .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
+        .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/v1/timelines/public", get(timelines::public))
+        .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
+        .route("/api/v1/instance", get(instance::v1))
+        .route("/api/v2/instance", get(instance::v2))
+        .route("/api/v1/custom_emojis", get(instance::custom_emojis))
+        .route("/oauth/authorize", get(oauth::authorize_form).post(oauth::authorize))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/.well-known/oauth-authorization-server", get(oauth::metadata))
+        .route("/.well-known/webfinger", get(instance::webfinger))
+        .route("/avatars/original/missing.png", get(instance::missing_avatar))
+        .route("/headers/original/missing.png", get(instance::missing_header))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(middleware::not_found)
+        .route_layer(axum::middleware::from_fn(middleware::tag_route));
+    middleware::wrap(api, state.clone()).with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes
+/// the requests in flight. Trailing slashes are ignored (`/api/v1/instance/`).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash().layer(router);
+    let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+    axum::serve(listener, make)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `/health` and `/metrics` alone, for roles that serve no API (worker, streaming).
+pub fn ops_router(db: ferrodon_storage::Db, metrics: Option<PrometheusHandle>) -> Router {
+    #[derive(Clone)]
+    struct Ops {
+        db: ferrodon_storage::Db,
+        metrics: Option<PrometheusHandle>,
+    }
+    async fn ops_health(State(ops): State<Ops>) -> Response {
+        db_health(&ops.db).await
+    }
+    async fn ops_metrics(State(ops): State<Ops>) -> Response {
+        render_metrics(&ops.db, ops.metrics.as_ref())
+    }
+    Router::new()
+        .route("/health", get(ops_health))
+        .route("/metrics", get(ops_metrics))
+        .fallback(middleware::not_found)
+        .with_state(Ops { db, metrics })
+}

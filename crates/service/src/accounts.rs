@@ -331,6 +331,16 @@ impl Services {
             .ok_or_else(ServiceError::not_found)
     }
 
+    /// Of `ids`, those that exist, in the same order.
+    pub async fn existing_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>> {
+        let found: Vec<AccountId> = accounts::get_many(self.db(), ids)
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        Ok(ids.iter().copied().filter(|id| found.contains(id)).collect())
+    }
+
     /// An account by `acct` (`user`, `user@domain`, `@user@domain`); the
     /// instance's own domain means local.
     pub async fn lookup(&self, acct: &str) -> Result<Account> {

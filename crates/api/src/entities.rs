@@ -1,0 +1,286 @@
+//! Mastodon's JSON entities, built from service views. Every field the
+//! spec lists is present (null or empty when unknown), ids are strings and
+//! times are ISO 8601 with milliseconds, as Mastodon writes them.
+
+use chrono::{DateTime, Utc};
+use ferrodon_model::Role;
+use ferrodon_service::accounts::profile_fields;
+use ferrodon_service::auth::IssuedToken;
+use ferrodon_service::views::{CredentialAccountView, RelationshipView, StatusView};
+use ferrodon_service::Instance;
+use ferrodon_storage::accounts::Account;
+use ferrodon_storage::oauth::App;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+pub fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+#[derive(Debug, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+    pub verified_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountJson {
+    pub id: String,
+    pub username: String,
+    pub acct: String,
+    pub display_name: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub group: bool,
+    pub created_at: String,
+    pub note: String,
+    pub url: String,
+    pub uri: String,
+    pub avatar: String,
+    pub avatar_static: String,
+    pub avatar_description: String,
+    pub header: String,
+    pub header_static: String,
+    pub header_description: String,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub statuses_count: i64,
+    pub last_status_at: Option<String>,
+    pub hide_collections: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noindex: Option<bool>,
+    pub emojis: Vec<Value>,
+    pub roles: Vec<Value>,
+    pub fields: Vec<Field>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+}
+
+/// An Account entity.
+pub fn account(i: &Instance, a: &Account) -> AccountJson {
+    let acct = match &a.domain {
+        None => a.username.clone(),
+        Some(d) => format!("{}@{d}", a.username),
+    };
+    let suspended = a.suspended_at.is_some();
+    let missing = |kind: &str| format!("{}/{kind}/original/missing.png", i.base_url);
+    let avatar = a
+        .avatar_remote_url
+        .clone()
+        .filter(|_| !suspended)
+        .unwrap_or_else(|| missing("avatars"));
+    let header = a
+        .header_remote_url
+        .clone()
+        .filter(|_| !suspended)
+        .unwrap_or_else(|| missing("headers"));
+    let url = if a.is_local() {
+        i.account_url(&a.username)
+    } else {
+        a.url.clone().unwrap_or_else(|| a.uri.clone())
+    };
+    let fields = if suspended {
+        Vec::new()
+    } else {
+        profile_fields(a)
+            .into_iter()
+            .map(|f| Field {
+                name: f.name,
+                value: if f.value_html.is_empty() { ferrodon_service::text::escape(&f.value) } else { f.value_html },
+                verified_at: None,
+            })
+            .collect()
+    };
+    AccountJson {
+        id: a.id.to_string(),
+        username: a.username.clone(),
+        acct,
+        display_name: if suspended { String::new() } else { a.display_name.clone() },
+        locked: a.locked && !suspended,
+        bot: a.bot && !suspended,
+        discoverable: a.discoverable && !suspended,
+        indexable: a.indexable && !suspended,
+        group: false,
+        created_at: a.created_at.format("%Y-%m-%dT00:00:00.000Z").to_string(),
+        note: if suspended { String::new() } else { a.note.clone() },
+        url,
+        uri: a.uri.clone(),
+        avatar_static: avatar.clone(),
+        avatar,
+        avatar_description: String::new(),
+        header_static: header.clone(),
+        header,
+        header_description: String::new(),
+        followers_count: a.followers_count,
+        following_count: a.following_count,
+        statuses_count: a.statuses_count,
+        last_status_at: a.last_status_at.map(|t| t.format("%Y-%m-%d").to_string()),
+        hide_collections: a.hide_collections,
+        noindex: a.is_local().then_some(false),
+        emojis: Vec::new(),
+        roles: Vec::new(),
+        fields,
+        suspended,
+    }
+}
+
+/// The Role entity of a local user.
+pub fn role(role: Role) -> Value {
+    json!({
+        "id": role.mastodon_id().to_string(),
+        "name": role.display_name(),
+        "permissions": role.permissions(),
+        "color": "",
+        "highlighted": false,
+    })
+}
+
+/// A CredentialAccount entity: the account plus `source` and `role`.
+pub fn credential_account(i: &Instance, v: &CredentialAccountView) -> Value {
+    let mut base = serde_json::to_value(account(i, &v.account)).unwrap_or_else(|_| json!({}));
+    let fields: Vec<Value> = profile_fields(&v.account)
+        .into_iter()
+        .map(|f| json!({"name": f.name, "value": f.value, "verified_at": null}))
+        .collect();
+    base["source"] = json!({
+        "privacy": v.user.default_privacy,
+        "sensitive": v.user.default_sensitive,
+        "language": v.user.default_language,
+        "note": v.account.note_source,
+        "fields": fields,
+        "follow_requests_count": v.follow_requests_count,
+        "hide_collections": v.account.hide_collections,
+        "discoverable": v.account.discoverable,
+        "indexable": v.account.indexable,
+        "attribution_domains": [],
+    });
+    base["role"] = role(v.user.role.parse().unwrap_or_default());
+    base
+}
+
+/// A Status entity.
+pub fn status(i: &Instance, v: &StatusView) -> Value {
+    let s = &v.status;
+    let mentions: Vec<Value> = v
+        .mentions
+        .iter()
+        .map(|m| {
+            let a = account(i, m);
+            json!({"id": a.id, "username": a.username, "url": a.url, "acct": a.acct})
+        })
+        .collect();
+    let tags: Vec<Value> = v
+        .tags
+        .iter()
+        .map(|t| json!({"name": t.name, "url": i.tag_url(&t.name)}))
+        .collect();
+    let mut out = json!({
+        "id": s.id.to_string(),
+        "created_at": time(s.created_at),
+        "in_reply_to_id": s.in_reply_to_id.map(|x| x.to_string()),
+        "in_reply_to_account_id": s.in_reply_to_account_id.map(|x| x.to_string()),
+        "sensitive": s.sensitive,
+        "spoiler_text": s.spoiler_text,
+        "visibility": s.visibility().as_str(),
+        "language": s.language,
+        "uri": s.uri,
+        "url": s.url,
+        "replies_count": s.replies_count,
+        "reblogs_count": s.reblogs_count,
+        "favourites_count": s.favourites_count,
+        "quotes_count": 0,
+        "edited_at": s.edited_at.map(time),
+        "reblog": v.reblog.as_ref().map(|r| status(i, r)),
+        "account": account(i, &v.account),
+        "media_attachments": [],
+        "mentions": mentions,
+        "tags": tags,
+        "emojis": [],
+        "card": null,
+        "poll": null,
+        "quote": null,
+    });
+    if v.source_requested {
+        out["text"] = json!(s.text);
+    } else {
+        out["content"] = json!(s.content);
+    }
+    if let Some(app) = &v.application {
+        out["application"] = json!({"name": app.name, "website": app.website});
+    }
+    if let Some(flags) = v.viewer {
+        out["favourited"] = json!(flags.favourited);
+        out["reblogged"] = json!(flags.reblogged);
+        out["muted"] = json!(false);
+        out["bookmarked"] = json!(false);
+        out["filtered"] = json!([]);
+        if s.reblog_of_id.is_none() {
+            out["pinned"] = json!(false);
+        }
+    }
+    out
+}
+
+pub fn relationship(r: &RelationshipView) -> Value {
+    json!({
+        "id": r.id.to_string(),
+        "following": r.following,
+        "showing_reblogs": r.showing_reblogs,
+        "notifying": r.notifying,
+        "languages": r.languages,
+        "followed_by": r.followed_by,
+        "blocking": false,
+        "blocked_by": false,
+        "muting": false,
+        "muting_notifications": false,
+        "muting_expires_at": null,
+        "requested": r.requested,
+        "requested_by": r.requested_by,
+        "domain_blocking": false,
+        "endorsed": false,
+        "note": "",
+    })
+}
+
+/// An Application entity; with `credentials`, a CredentialApplication.
+pub fn application(app: &App, credentials: bool) -> Value {
+    let uris = app.redirect_uri_list();
+    let scopes: Vec<&str> = app.scopes.split_whitespace().collect();
+    let mut out = json!({
+        "id": app.id.to_string(),
+        "name": app.name,
+        "website": app.website,
+        "scopes": scopes,
+        "redirect_uri": uris.join("\n"),
+        "redirect_uris": uris,
+        "vapid_key": "",
+    });
+    if credentials {
+        out["client_id"] = json!(app.client_id);
+        out["client_secret"] = json!(app.client_secret);
+        out["client_secret_expires_at"] = json!(0);
+    }
+    out
+}
+
+pub fn token(t: &IssuedToken) -> Value {
+    json!({
+        "access_token": t.access_token,
+        "token_type": "Bearer",
+        "scope": t.scopes.to_string(),
+        "created_at": t.created_at.timestamp(),
+    })
+}
+
+pub fn custom_emoji(e: &ferrodon_storage::emojis::CustomEmoji) -> Value {
+    json!({
+        "shortcode": e.shortcode,
+        "url": e.image_url,
+        "static_url": e.static_image_url,
+        "visible_in_picker": e.visible_in_picker,
+        "category": e.category,
+    })
+}

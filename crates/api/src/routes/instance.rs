@@ -1,0 +1,206 @@
+//! The instance entities, custom emojis, WebFinger, default images and health.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferrodon_config::RegistrationMode;
+use ferrodon_service::ServiceError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::entities;
+use crate::error::{ApiError, ApiResult};
+use crate::params::{de, Params};
+use crate::AppState;
+
+/// The Mastodon API version we follow, and our own.
+pub fn version() -> String {
+    format!("4.3.0 (compatible; Ferrodon {})", env!("CARGO_PKG_VERSION"))
+}
+
+fn media_configuration() -> Value {
+    json!({
+        "supported_mime_types": [],
+        "image_size_limit": 16_777_216,
+        "image_matrix_limit": 33_177_600,
+        "video_size_limit": 103_809_024,
+        "video_frame_rate_limit": 120,
+        "video_matrix_limit": 8_294_400,
+        "description_limit": 1500,
+    })
+}
+
+fn polls_configuration() -> Value {
+    json!({
+        "max_options": 4,
+        "max_characters_per_option": 50,
+        "min_expiration": 300,
+        "max_expiration": 2_629_746,
+    })
+}
+
+/// `GET /api/v2/instance`.
+pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let i = state.services.instance();
+    let (_, _, _, active) = state.services.instance_stats().await?;
+    let limits = &i.limits;
+    Ok(Json(json!({
+        "domain": i.domain,
+        "title": i.title,
+        "version": version(),
+        "source_url": "https://example.invalid/ferrodon",
+        "description": i.description,
+        "usage": {"users": {"active_month": active}},
+        "thumbnail": {"url": format!("{}/avatars/original/missing.png", i.base_url), "blurhash": null, "versions": {}},
+        "icon": [],
+        "languages": ["en"],
+        "configuration": {
+            "urls": {"streaming": i.streaming_url, "status": null, "about": null, "privacy_policy": null, "terms_of_service": null},
+            "vapid": {"public_key": ""},
+            "accounts": {
+                "max_featured_tags": 10,
+                "max_pinned_statuses": 5,
+                "max_display_name_length": limits.max_display_name_chars,
+                "max_note_length": limits.max_note_chars,
+                "max_profile_fields": limits.max_fields,
+                "profile_field_name_limit": limits.max_field_chars,
+                "profile_field_value_limit": limits.max_field_chars,
+            },
+            "statuses": {
+                "max_characters": limits.max_status_chars,
+                "max_media_attachments": 4,
+                "characters_reserved_per_url": limits.characters_reserved_per_url,
+            },
+            "media_attachments": media_configuration(),
+            "polls": polls_configuration(),
+            "translation": {"enabled": false},
+            "limited_federation": false,
+            "timelines_access": {
+                "live_feeds": {"local": "public", "remote": "public"},
+                "hashtag_feeds": {"local": "public", "remote": "public"},
+                "trending_link_feeds": {"local": "public", "remote": "public"},
+            },
+        },
+        "registrations": {
+            "enabled": i.registrations != RegistrationMode::Closed,
+            "approval_required": i.registrations == RegistrationMode::Approval,
+            "reason_required": false,
+            "message": null,
+            "url": null,
+            "min_age": null,
+        },
+        "api_versions": {"mastodon": 2},
+        "contact": {"email": i.contact_email, "account": null},
+        "rules": [],
+    })))
+}
+
+/// `GET /api/v1/instance` (deprecated in Mastodon, still read by clients).
+pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let i = state.services.instance();
+    let (users, statuses, domains, _) = state.services.instance_stats().await?;
+    let limits = &i.limits;
+    Ok(Json(json!({
+        "uri": i.domain,
+        "title": i.title,
+        "short_description": i.description,
+        "description": i.description,
+        "email": i.contact_email,
+        "version": version(),
+        "urls": {"streaming_api": i.streaming_url},
+        "stats": {"user_count": users, "status_count": statuses, "domain_count": domains},
+        "thumbnail": format!("{}/avatars/original/missing.png", i.base_url),
+        "languages": ["en"],
+        "registrations": i.registrations != RegistrationMode::Closed,
+        "approval_required": i.registrations == RegistrationMode::Approval,
+        "invites_enabled": false,
+        "configuration": {
+            "accounts": {"max_featured_tags": 10},
+            "statuses": {
+                "max_characters": limits.max_status_chars,
+                "max_media_attachments": 4,
+                "characters_reserved_per_url": limits.characters_reserved_per_url,
+            },
+            "media_attachments": media_configuration(),
+            "polls": polls_configuration(),
+        },
+        "contact_account": null,
+        "rules": [],
+    })))
+}
+
+/// `GET /api/v1/custom_emojis`.
+pub async fn custom_emojis(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let emojis = state.services.custom_emojis().await?;
+    Ok(Json(Value::Array(emojis.iter().map(entities::custom_emoji).collect())))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WebfingerParams {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    resource: Option<String>,
+}
+
+/// `GET /.well-known/webfinger?resource=acct:user@domain`: local accounts
+/// only; a suspended account is gone (410), as Mastodon answers.
+pub async fn webfinger(State(state): State<AppState>, Params(p): Params<WebfingerParams>) -> ApiResult<Response> {
+    let resource = p
+        .resource
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| ApiError::BadRequest("param is missing or the value is empty: resource".into()))?;
+    let i = state.services.instance();
+    let username = if let Some(acct) = resource.strip_prefix("acct:") {
+        match acct.trim_start_matches('@').split_once('@') {
+            Some((user, domain)) if domain.eq_ignore_ascii_case(&i.domain) => user.to_owned(),
+            Some(_) => return Err(ServiceError::not_found().into()),
+            None => acct.to_owned(),
+        }
+    } else if let Some(rest) = resource
+        .strip_prefix(&format!("{}/users/", i.base_url))
+        .or_else(|| resource.strip_prefix(&format!("{}/@", i.base_url)))
+    {
+        rest.to_owned()
+    } else {
+        return Err(ServiceError::not_found().into());
+    };
+    let account = state.services.local_account(&username).await?;
+    if account.suspended_at.is_some() {
+        return Err(ServiceError::Gone("Gone").into());
+    }
+    let body = json!({
+        "subject": format!("acct:{}@{}", account.username, i.domain),
+        "aliases": [i.account_url(&account.username), account.uri],
+        "links": [
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": i.account_url(&account.username)},
+            {"rel": "self", "type": "application/activity+json", "href": account.uri},
+        ],
+    });
+    let mut res = Json(body).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jrd+json; charset=utf-8"));
+    Ok(res)
+}
+
+fn png(bytes: &'static [u8]) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The default avatar, as Mastodon's `/avatars/original/missing.png`.
+pub async fn missing_avatar() -> Response {
+    png(include_bytes!("../../assets/missing-avatar.png"))
+}
+
+/// The default header image.
+pub async fn missing_header() -> Response {
+    png(include_bytes!("../../assets/missing-header.png"))
+}

@@ -1,0 +1,90 @@
+//! Route handlers, one module per part of the API. Handlers only extract,
+//! call a service and shape the answer.
+
+pub mod accounts;
+pub mod apps;
+pub mod instance;
+pub mod oauth;
+pub mod statuses;
+pub mod timelines;
+
+use axum::http::{header, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use ferrodon_model::PageBounds;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::params::de;
+
+/// A path id: anything but digits is an unknown record (404), as in Mastodon.
+pub fn path_id<T: From<i64>>(raw: &str) -> Result<T, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .map(T::from)
+        .ok_or(ApiError::Service(ferrodon_service::ServiceError::not_found()))
+}
+
+/// `max_id`, `since_id`, `min_id`, `limit`, read leniently (empty values are ignored).
+#[derive(Debug, Default, Deserialize)]
+pub struct Paging {
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    pub max_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    pub since_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    pub min_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    pub limit: Option<i64>,
+}
+
+impl Paging {
+    pub fn bounds(&self, default: u32, max: u32) -> PageBounds {
+        PageBounds::new(self.max_id, self.since_id, self.min_id, self.limit, default, max)
+    }
+}
+
+/// Builds Mastodon's `Link` header: `next` pages older (`max_id`), `prev`
+/// newer (`prev_param`, `min_id` for statuses, `since_id` for account lists).
+/// Only `keep` parameters of the request are carried over.
+pub fn link_header(
+    base_url: &str,
+    uri: &Uri,
+    keep: &[&str],
+    next_max_id: Option<i64>,
+    prev: Option<(&str, i64)>,
+) -> Option<HeaderValue> {
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, v)| keep.contains(&k.as_ref()) && !v.is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let make = |cursor: (&str, i64)| {
+        let mut pairs = kept.clone();
+        pairs.push((cursor.0.to_owned(), cursor.1.to_string()));
+        pairs.sort();
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        format!("{base_url}{}?{query}", uri.path())
+    };
+    let mut links = Vec::new();
+    if let Some(max) = next_max_id {
+        links.push(format!("<{}>; rel=\"next\"", make(("max_id", max))));
+    }
+    if let Some(prev) = prev {
+        links.push(format!("<{}>; rel=\"prev\"", make(prev)));
+    }
+    if links.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&links.join(", ")).ok()
+}
+
+/// A JSON body with an optional `Link` header.
+pub fn with_link(body: serde_json::Value, link: Option<HeaderValue>) -> Response {
+    let mut res = axum::Json(body).into_response();
+    if let Some(link) = link {
+        res.headers_mut().insert(header::LINK, link);
+    }
+    res
+}

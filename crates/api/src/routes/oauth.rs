@@ -1,0 +1,315 @@
+//! OAuth 2 endpoints: the sign-in and consent page, token, revoke, and the
+//! authorization server metadata.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Json;
+use base64::Engine as _;
+use ferrodon_model::scope::ALL_SCOPES;
+use ferrodon_service::auth::{AuthorizeOutcome, AuthorizeRequest, TokenRequest};
+use ferrodon_service::text::escape;
+use ferrodon_service::ServiceError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::entities;
+use crate::error::{ApiError, ApiResult};
+use crate::params::{de, Params};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    redirect_uri: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    response_type: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    scope: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    state: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    code_challenge: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    code_challenge_method: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    csrf: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    password: Option<String>,
+}
+
+impl AuthorizeParams {
+    fn request(&self) -> AuthorizeRequest {
+        AuthorizeRequest {
+            client_id: self.client_id.clone().unwrap_or_default(),
+            redirect_uri: self.redirect_uri.clone().unwrap_or_default(),
+            response_type: self.response_type.clone().unwrap_or_default(),
+            scope: self.scope.clone().filter(|s| !s.is_empty()),
+            state: self.state.clone().filter(|s| !s.is_empty() && s != "None"),
+            code_challenge: self.code_challenge.clone().filter(|s| !s.is_empty()),
+            code_challenge_method: self.code_challenge_method.clone().filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}}\
+label{{display:block;margin:.8rem 0 .2rem}}input[type=email],input[type=password],input[type=text]{{width:100%;padding:.5rem;box-sizing:border-box}}\
+button{{margin-top:1rem;padding:.6rem 1.2rem}}.error{{color:#b00020}}code{{display:block;padding:.8rem;background:#eee;word-break:break-all}}</style></head>\
+<body>{body}</body></html>",
+        title = escape(title)
+    )
+}
+
+fn html(status: StatusCode, title: &str, body: &str) -> Response {
+    let mut res = (status, Html(page(title, body))).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' *"),
+    );
+    res.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+fn error_page(message: &str) -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        "Authorization error",
+        &format!("<h1>Authorization error</h1><p class=\"error\">{}</p>", escape(message)),
+    )
+}
+
+fn hidden(name: &str, value: Option<&str>) -> String {
+    value
+        .map(|v| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(v)))
+        .unwrap_or_default()
+}
+
+/// The sign-in and consent form.
+fn form(state: &AppState, req: &AuthorizeRequest, app_name: &str, scopes: &str, error: Option<&str>) -> Response {
+    let token = state.services.authorize_form_token(req, ferrodon_storage::now());
+    let error_html = error
+        .map(|e| format!("<p class=\"error\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let fields = [
+        hidden("client_id", Some(&req.client_id)),
+        hidden("redirect_uri", Some(&req.redirect_uri)),
+        hidden("response_type", Some(&req.response_type)),
+        hidden("scope", req.scope.as_deref()),
+        hidden("state", req.state.as_deref()),
+        hidden("code_challenge", req.code_challenge.as_deref()),
+        hidden("code_challenge_method", req.code_challenge_method.as_deref()),
+        hidden("csrf", Some(&token)),
+    ]
+    .concat();
+    let instance = state.services.instance();
+    let body = format!(
+        "<h1>{title}</h1><p><strong>{app}</strong> wants to use your account with these permissions: <code>{scopes}</code></p>\
+{error_html}<form method=\"post\" action=\"/oauth/authorize\">{fields}\
+<label for=\"email\">E-mail address</label><input id=\"email\" type=\"email\" name=\"email\" autocomplete=\"username\" required>\
+<label for=\"password\">Password</label><input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+<button type=\"submit\">Authorize</button></form>",
+        title = escape(&instance.title),
+        app = escape(app_name),
+        scopes = escape(scopes),
+    );
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    html(status, "Authorize", &body)
+}
+
+/// Sends an error to the (verified) redirect URI, as RFC 6749 §4.1.2.1 asks.
+fn redirect_error(redirect_uri: &str, kind: &str, state: Option<&str>) -> Response {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) if redirect_uri != ferrodon_service::auth::OOB_REDIRECT => {
+            url.query_pairs_mut().append_pair("error", kind);
+            if let Some(s) = state {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            Redirect::to(url.as_str()).into_response()
+        }
+        _ => error_page(kind),
+    }
+}
+
+/// `GET /oauth/authorize`.
+pub async fn authorize_form(State(state): State<AppState>, Params(p): Params<AuthorizeParams>) -> Response {
+    let req = p.request();
+    match state.services.validate_authorize(&req).await {
+        Ok(valid) => form(&state, &req, &valid.app.name, &valid.scopes.to_string(), None),
+        Err(ServiceError::OAuth(kind))
+            if matches!(
+                kind,
+                ferrodon_service::OAuthErrorKind::InvalidScope
+                    | ferrodon_service::OAuthErrorKind::UnsupportedResponseType
+                    | ferrodon_service::OAuthErrorKind::InvalidRequest
+            ) && !req.redirect_uri.is_empty() =>
+        {
+            redirect_error(&req.redirect_uri, kind.code(), req.state.as_deref())
+        }
+        Err(e) => error_page(&e.to_string()),
+    }
+}
+
+/// `POST /oauth/authorize`: signs in, then redirects with a code or shows it.
+pub async fn authorize(State(state): State<AppState>, Params(p): Params<AuthorizeParams>) -> Response {
+    let req = p.request();
+    let outcome = state
+        .services
+        .authorize(
+            &req,
+            p.csrf.as_deref().unwrap_or(""),
+            p.email.as_deref().unwrap_or(""),
+            p.password.as_deref().unwrap_or(""),
+        )
+        .await;
+    match outcome {
+        Ok(AuthorizeOutcome::Redirect(to)) => Redirect::to(&to).into_response(),
+        Ok(AuthorizeOutcome::ShowCode(code)) => html(
+            StatusCode::OK,
+            "Authorization code",
+            &format!(
+                "<h1>Authorization code</h1><p>Copy this code and paste it into the application.</p><code id=\"code\">{}</code>",
+                escape(&code)
+            ),
+        ),
+        Err(ServiceError::Unauthorized(m)) | Err(ServiceError::NotFound(m)) => {
+            match state.services.validate_authorize(&req).await {
+                Ok(valid) => form(&state, &req, &valid.app.name, &valid.scopes.to_string(), Some(m)),
+                Err(e) => error_page(&e.to_string()),
+            }
+        }
+        Err(ServiceError::Forbidden(m)) => match state.services.validate_authorize(&req).await {
+            Ok(valid) => {
+                let mut res = form(&state, &req, &valid.app.name, &valid.scopes.to_string(), Some(&m));
+                *res.status_mut() = StatusCode::FORBIDDEN;
+                res
+            }
+            Err(e) => error_page(&e.to_string()),
+        },
+        Err(e) => {
+            if matches!(e, ServiceError::Storage(_) | ServiceError::Internal(_)) {
+                tracing::error!(error = %e, "authorize failed");
+                return error_page("Something went wrong; please try again.");
+            }
+            error_page(&e.to_string())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenParams {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    grant_type: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    client_secret: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    code: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    redirect_uri: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    code_verifier: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    scope: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    token: Option<String>,
+}
+
+/// Client credentials from HTTP Basic (`client_secret_basic`), if sent.
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .unwrap_or_else(|_| s.to_owned())
+    };
+    Some((decode(id), decode(secret)))
+}
+
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// `POST /oauth/token`.
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, Params(p): Params<TokenParams>) -> ApiResult<Response> {
+    let (client_id, client_secret) = match basic_auth(&headers) {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (p.client_id, p.client_secret),
+    };
+    let issued = state
+        .services
+        .token(TokenRequest {
+            grant_type: p.grant_type.unwrap_or_default(),
+            client_id,
+            client_secret,
+            code: p.code,
+            redirect_uri: p.redirect_uri,
+            code_verifier: p.code_verifier,
+            username: p.username,
+            password: p.password,
+            scope: p.scope,
+        })
+        .await?;
+    Ok(no_store(Json(entities::token(&issued)).into_response()))
+}
+
+/// `POST /oauth/revoke`.
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, Params(p): Params<TokenParams>) -> ApiResult<Json<Value>> {
+    let (client_id, client_secret) = match basic_auth(&headers) {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (p.client_id, p.client_secret),
+    };
+    let token = p
+        .token
+        .ok_or_else(|| ApiError::BadRequest("param is missing or the value is empty: token".into()))?;
+    state
+        .services
+        .revoke(client_id.as_deref(), client_secret.as_deref(), &token)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
+    let i = state.services.instance();
+    let base = &i.base_url;
+    let mut grants = vec!["authorization_code", "client_credentials"];
+    if i.password_grant {
+        grants.push("password");
+    }
+    Json(json!({
+        "issuer": format!("{base}/"),
+        "service_documentation": "https://docs.joinmastodon.org/",
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "app_registration_endpoint": format!("{base}/api/v1/apps"),
+        "scopes_supported": ALL_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "grant_types_supported": grants,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+    }))
+}

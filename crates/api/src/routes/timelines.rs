@@ -1,0 +1,98 @@
+//! `/api/v1/timelines/*`.
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::response::Response;
+use ferrodon_model::scope;
+use ferrodon_service::views::StatusView;
+use ferrodon_storage::statuses::Locality;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{link_header, with_link, Paging};
+use crate::auth::Auth;
+use crate::entities;
+use crate::error::ApiResult;
+use crate::params::{de, Params};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct TimelineParams {
+    #[serde(flatten)]
+    paging: Paging,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    local: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    remote: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    only_media: Option<bool>,
+}
+
+impl TimelineParams {
+    fn locality(&self) -> Locality {
+        match (self.local.unwrap_or(false), self.remote.unwrap_or(false)) {
+            (true, _) => Locality::Local,
+            (false, true) => Locality::Remote,
+            _ => Locality::All,
+        }
+    }
+}
+
+/// A page of statuses with Mastodon's `Link` header (`next` by `max_id`, `prev` by `min_id`).
+pub(crate) fn statuses_page(state: &AppState, uri: &axum::http::Uri, keep: &[&str], views: &[StatusView]) -> Response {
+    let i = state.services.instance();
+    let body = Value::Array(views.iter().map(|v| entities::status(i, v)).collect());
+    let link = link_header(
+        &i.base_url,
+        uri,
+        keep,
+        views.last().map(|v| v.status.id.0),
+        views.first().map(|v| ("min_id", v.status.id.0)),
+    );
+    with_link(body, link)
+}
+
+/// `GET /api/v1/timelines/home`.
+pub async fn home(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    Params(p): Params<TimelineParams>,
+) -> ApiResult<Response> {
+    let user = auth.user(&[scope!("read:statuses")])?;
+    let views = state
+        .services
+        .home_timeline(user.account_id, &p.paging.bounds(20, 40))
+        .await?;
+    Ok(statuses_page(&state, &uri, &["limit", "local"], &views))
+}
+
+/// `GET /api/v1/timelines/public`.
+pub async fn public(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    Params(p): Params<TimelineParams>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer(&[scope!("read:statuses")])?.map(|u| u.account_id);
+    let views = state
+        .services
+        .public_timeline(viewer, p.locality(), p.only_media.unwrap_or(false), &p.paging.bounds(20, 40))
+        .await?;
+    Ok(statuses_page(&state, &uri, &["limit", "local", "remote", "only_media"], &views))
+}
+
+/// `GET /api/v1/timelines/tag/:hashtag`.
+pub async fn tag(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Path(name): Path<String>,
+    auth: Auth,
+    Params(p): Params<TimelineParams>,
+) -> ApiResult<Response> {
+    let viewer = auth.viewer(&[scope!("read:statuses")])?.map(|u| u.account_id);
+    let views = state
+        .services
+        .tag_timeline(viewer, &name, p.locality(), p.only_media.unwrap_or(false), &p.paging.bounds(20, 40))
+        .await?;
+    Ok(statuses_page(&state, &uri, &["limit", "local", "remote", "only_media"], &views))
+}
