@@ -17,7 +17,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ferrodon", version, about = "A Mastodon-compatible, ActivityPub-federating server")]
+#[command(
+    name = "ferrodon",
+    version,
+    about = "A Mastodon-compatible, ActivityPub-federating server"
+)]
 struct Cli {
     /// TOML configuration file (environment variables override it).
     #[arg(long, global = true, env = "FERRODON_CONFIG")]
@@ -93,21 +97,28 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (config, report) = match ferrodon_config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("ferrodon: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Command::Config { command: ConfigCommand::Check } = cli.command {
+    let (config, report) =
+        match ferrodon_config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                eprintln!("ferrodon: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = cli.command
+    {
         for (key, value, source) in &report {
             println!("{key} = {value:?}  # {source}");
         }
         return ExitCode::SUCCESS;
     }
     roles::init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferrodon: cannot start the async runtime: {e}");
@@ -119,7 +130,10 @@ fn main() -> ExitCode {
             Command::Serve => roles::serve(config).await,
             Command::Web => roles::web(config).await,
             Command::Streaming => roles::streaming(config).await,
-            Command::Worker { queues, concurrency } => roles::worker(config, &queues, concurrency).await,
+            Command::Worker {
+                queues,
+                concurrency,
+            } => roles::worker(config, &queues, concurrency).await,
             Command::Migrate => roles::migrate(config).await,
             Command::Admin {
                 command: AdminCommand::Accounts { command },
@@ -130,8 +144,12 @@ fn main() -> ExitCode {
                     password,
                     role,
                 } => roles::admin_create(config, &username, &email, &password, &role).await,
-                AccountsCommand::Approve { username } => roles::admin_approve(config, &username).await,
-                AccountsCommand::Suspend { username } => roles::admin_suspend(config, &username).await,
+                AccountsCommand::Approve { username } => {
+                    roles::admin_approve(config, &username).await
+                }
+                AccountsCommand::Suspend { username } => {
+                    roles::admin_suspend(config, &username).await
+                }
             },
             Command::Config { .. } => Ok(()),
         }

@@ -56,7 +56,7 @@ pub fn init_logging(config: &Config) {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
@@ -93,7 +93,11 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 async fn connect(config: &Config, direct: bool) -> Result<Db> {
     let db = &config.database;
     Ok(Db::connect(&DbOptions {
-        url: if direct { db.direct_url.clone() } else { db.url.clone() },
+        url: if direct {
+            db.direct_url.clone()
+        } else {
+            db.url.clone()
+        },
         pool: db.pool,
         prepared_statements: db.prepared_statements || direct,
     })
@@ -112,9 +116,14 @@ async fn require_migrated(db: &Db) -> Result<()> {
 
 /// Installs the Prometheus recorder (once per process).
 fn metrics_handle() -> Option<PrometheusHandle> {
-    const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+    const LATENCY_BUCKETS: &[f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
     PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("duration_seconds".to_owned()), LATENCY_BUCKETS)
+        .set_buckets_for_metric(
+            Matcher::Suffix("duration_seconds".to_owned()),
+            LATENCY_BUCKETS,
+        )
         .ok()?
         .install_recorder()
         .ok()
@@ -132,20 +141,33 @@ async fn feed_store(config: &Config, db: &Db) -> Result<Arc<dyn FeedStore>> {
 }
 
 async fn services(config: &Config, db: Db, port: u16) -> Result<Services> {
-    let secrets = Secrets::load_or_generate(config).map_err(|e| RoleError::Config(e.to_string()))?;
+    let secrets =
+        Secrets::load_or_generate(config).map_err(|e| RoleError::Config(e.to_string()))?;
     let feeds = feed_store(config, &db).await?;
-    Ok(Services::new(db, feeds, Instance::from_config(config, port), secrets))
+    Ok(Services::new(
+        db,
+        feeds,
+        Instance::from_config(config, port),
+        secrets,
+    ))
 }
 
 async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| RoleError::Config(format!("cannot listen on {} (FERRODON_LISTEN): {e}", config.listen)))?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+        RoleError::Config(format!(
+            "cannot listen on {} (FERRODON_LISTEN): {e}",
+            config.listen
+        ))
+    })?;
     let addr = listener.local_addr()?;
     Ok((listener, addr))
 }
 
-fn worker_options(config: &Config, queues: Vec<Queue>, concurrency: Option<usize>) -> WorkerOptions {
+fn worker_options(
+    config: &Config,
+    queues: Vec<Queue>,
+    concurrency: Option<usize>,
+) -> WorkerOptions {
     WorkerOptions {
         queues,
         concurrency: concurrency.unwrap_or(config.worker.concurrency),
@@ -213,7 +235,8 @@ pub async fn streaming(config: Config) -> Result<()> {
     let (listener, addr) = bind(&config).await?;
     let db = connect(&config, false).await?;
     require_migrated(&db).await?;
-    let router = ferrodon_api::ops_router(db.clone(), metrics_handle()).merge(ferrodon_streaming::router());
+    let router =
+        ferrodon_api::ops_router(db.clone(), metrics_handle()).merge(ferrodon_streaming::router());
     info!(addr = %addr, role = "streaming", "listening");
     ferrodon_api::serve(listener, router, stopped(shutdown_channel())).await?;
     db.close().await;
@@ -236,9 +259,13 @@ fn parse_queues(specs: &[String]) -> Result<Vec<Queue>> {
         if let Some(w) = weight
             && w.parse::<u32>().map_or(true, |w| w == 0)
         {
-            return Err(RoleError::Config(format!("--queues: weight of {name:?} must be a positive number")));
+            return Err(RoleError::Config(format!(
+                "--queues: weight of {name:?} must be a positive number"
+            )));
         }
-        let queue: Queue = name.parse().map_err(|e| RoleError::Config(format!("--queues: {e}")))?;
+        let queue: Queue = name
+            .parse()
+            .map_err(|e| RoleError::Config(format!("--queues: {e}")))?;
         if !queues.contains(&queue) {
             queues.push(queue);
         }
@@ -250,7 +277,9 @@ fn parse_queues(specs: &[String]) -> Result<Vec<Queue>> {
 pub async fn worker(config: Config, queues: &[String], concurrency: Option<usize>) -> Result<()> {
     let queues = parse_queues(queues)?;
     if concurrency == Some(0) {
-        return Err(RoleError::Config("--concurrency must be at least 1".to_owned()));
+        return Err(RoleError::Config(
+            "--concurrency must be at least 1".to_owned(),
+        ));
     }
     let (listener, addr) = bind(&config).await?;
     let db = connect(&config, false).await?;
@@ -266,7 +295,12 @@ pub async fn worker(config: Config, queues: &[String], concurrency: Option<usize
     );
     let worker_task = tokio::spawn(worker.run(stopped(shutdown.clone())));
     info!(addr = %addr, role = "worker", "listening");
-    ferrodon_api::serve(listener, ferrodon_api::ops_router(db.clone(), metrics), stopped(shutdown)).await?;
+    ferrodon_api::serve(
+        listener,
+        ferrodon_api::ops_router(db.clone(), metrics),
+        stopped(shutdown),
+    )
+    .await?;
     let _ = worker_task.await;
     db.close().await;
     info!("stopped");
@@ -279,7 +313,10 @@ pub async fn migrate(config: Config) -> Result<()> {
     let pending = db.pending_migrations().await?;
     db.migrate().await?;
     info!(applied = pending.len(), "database is up to date");
-    println!("applied {} migration(s); the database is up to date", pending.len());
+    println!(
+        "applied {} migration(s); the database is up to date",
+        pending.len()
+    );
     db.close().await;
     Ok(())
 }
@@ -292,12 +329,22 @@ async fn admin_services(config: &Config) -> Result<Services> {
 }
 
 /// `ferrodon admin accounts create`.
-pub async fn admin_create(config: Config, username: &str, email: &str, password: &str, role: &str) -> Result<()> {
-    let role = role
-        .parse()
-        .map_err(|_| RoleError::Config(format!("--role: expected user, moderator or admin, got {role:?}")))?;
+pub async fn admin_create(
+    config: Config,
+    username: &str,
+    email: &str,
+    password: &str,
+    role: &str,
+) -> Result<()> {
+    let role = role.parse().map_err(|_| {
+        RoleError::Config(format!(
+            "--role: expected user, moderator or admin, got {role:?}"
+        ))
+    })?;
     let services = admin_services(&config).await?;
-    let id = services.admin_create_account(username, email, password, role).await?;
+    let id = services
+        .admin_create_account(username, email, password, role)
+        .await?;
     println!("{id}");
     services.db().close().await;
     Ok(())

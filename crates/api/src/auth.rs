@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use ferrodon_model::Scope;
 use ferrodon_service::{Principal, UserContext};
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 
 /// The request's credentials: `None` when no token was sent. An invalid
 /// token fails the request (401) even where a token is optional.
@@ -44,7 +44,9 @@ fn check_user(user: UserContext) -> Result<UserContext, ApiError> {
         return Err(ApiError::UserState("Your login is currently disabled"));
     }
     if !user.approved {
-        return Err(ApiError::UserState("Your login is currently pending approval"));
+        return Err(ApiError::UserState(
+            "Your login is currently pending approval",
+        ));
     }
     Ok(user)
 }

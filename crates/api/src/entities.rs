@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use ferrodon_model::Role;
+use ferrodon_service::Instance;
 use ferrodon_service::accounts::profile_fields;
 use ferrodon_service::auth::IssuedToken;
 use ferrodon_service::views::{CredentialAccountView, RelationshipView, StatusView};
-use ferrodon_service::Instance;
 use ferrodon_storage::accounts::Account;
 use ferrodon_storage::oauth::App;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -89,7 +89,11 @@ pub fn account(i: &Instance, a: &Account) -> AccountJson {
             .into_iter()
             .map(|f| Field {
                 name: f.name,
-                value: if f.value_html.is_empty() { ferrodon_service::text::escape(&f.value) } else { f.value_html },
+                value: if f.value_html.is_empty() {
+                    ferrodon_service::text::escape(&f.value)
+                } else {
+                    f.value_html
+                },
                 verified_at: None,
             })
             .collect()
@@ -98,14 +102,22 @@ pub fn account(i: &Instance, a: &Account) -> AccountJson {
         id: a.id.to_string(),
         username: a.username.clone(),
         acct,
-        display_name: if suspended { String::new() } else { a.display_name.clone() },
+        display_name: if suspended {
+            String::new()
+        } else {
+            a.display_name.clone()
+        },
         locked: a.locked && !suspended,
         bot: a.bot && !suspended,
         discoverable: a.discoverable && !suspended,
         indexable: a.indexable && !suspended,
         group: false,
         created_at: a.created_at.format("%Y-%m-%dT00:00:00.000Z").to_string(),
-        note: if suspended { String::new() } else { a.note.clone() },
+        note: if suspended {
+            String::new()
+        } else {
+            a.note.clone()
+        },
         url,
         uri: a.uri.clone(),
         avatar_static: avatar.clone(),

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferrodon_service::{OAuthErrorKind, ServiceError};
 use serde_json::json;
@@ -64,7 +64,8 @@ fn oauth_status(kind: OAuthErrorKind) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let simple = |status: StatusCode, message: &str| error_response(status, json!({ "error": message }));
+        let simple =
+            |status: StatusCode, message: &str| error_response(status, json!({ "error": message }));
         match self {
             ApiError::Service(e) => match e {
                 ServiceError::NotFound(m) => simple(StatusCode::NOT_FOUND, m),
@@ -106,11 +107,16 @@ impl IntoResponse for ApiError {
                 let mut res = simple(StatusCode::UNAUTHORIZED, "The access token is invalid");
                 res.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"Doorkeeper\", error=\"invalid_token\""),
+                    HeaderValue::from_static(
+                        "Bearer realm=\"Doorkeeper\", error=\"invalid_token\"",
+                    ),
                 );
                 res
             }
-            ApiError::OutOfScope => simple(StatusCode::FORBIDDEN, "This action is outside the authorized scopes"),
+            ApiError::OutOfScope => simple(
+                StatusCode::FORBIDDEN,
+                "This action is outside the authorized scopes",
+            ),
             ApiError::RequireUser => simple(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "This method requires an authenticated user",
@@ -118,7 +124,9 @@ impl IntoResponse for ApiError {
             ApiError::UserState(m) => simple(StatusCode::FORBIDDEN, m),
             ApiError::BadRequest(m) => simple(StatusCode::BAD_REQUEST, &m),
             ApiError::Unprocessable(m) => simple(StatusCode::UNPROCESSABLE_ENTITY, &m),
-            ApiError::PayloadTooLarge => simple(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large"),
+            ApiError::PayloadTooLarge => {
+                simple(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
+            }
             ApiError::UnsupportedMediaType => simple(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported content type; send JSON, form data or multipart",

@@ -19,12 +19,12 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use ferrodon_config::RateLimits;
 use ferrodon_service::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -68,7 +68,12 @@ fn render_metrics(db: &ferrodon_storage::Db, handle: Option<&PrometheusHandle>) 
     metrics::gauge!("ferrodon_db_pool_connections", "state" => "open").set(f64::from(open));
     metrics::gauge!("ferrodon_db_pool_connections", "state" => "idle").set(idle as f64);
     match handle {
-        Some(h) => (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], h.render()).into_response(),
+        Some(h) => (
+            StatusCode::OK,
+            [("content-type", "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
     }
 }
@@ -94,14 +99,23 @@ pub fn router(state: AppState) -> Router {
     use routes::{accounts, apps, instance, oauth, statuses, timelines};
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
-        .route("/api/v1/apps/verify_credentials", get(apps::verify_credentials))
+        .route(
+            "/api/v1/apps/verify_credentials",
+            get(apps::verify_credentials),
+        )
         .route("/api/v1/accounts", post(accounts::create))
-        .route("/api/v1/accounts/verify_credentials", get(accounts::verify_credentials))
+        .route(
+            "/api/v1/accounts/verify_credentials",
+            get(accounts::verify_credentials),
+        )
         .route(
             "/api/v1/accounts/update_credentials",
             axum::routing::patch(accounts::update_credentials).put(accounts::update_credentials),
         )
-        .route("/api/v1/accounts/relationships", get(accounts::relationships))
+        .route(
+            "/api/v1/accounts/relationships",
+            get(accounts::relationships),
+        )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
@@ -110,10 +124,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
         .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
         .route("/api/v1/statuses", post(statuses::create))
-        .route("/api/v1/statuses/{id}", get(statuses::show).delete(statuses::delete))
+        .route(
+            "/api/v1/statuses/{id}",
+            get(statuses::show).delete(statuses::delete),
+        )
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
-        .route("/api/v1/statuses/{id}/unfavourite", post(statuses::unfavourite))
+        .route(
+            "/api/v1/statuses/{id}/unfavourite",
+            post(statuses::unfavourite),
+        )
         .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
         .route("/api/v1/timelines/home", get(timelines::home))
@@ -122,13 +142,25 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
-        .route("/oauth/authorize", get(oauth::authorize_form).post(oauth::authorize))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_form).post(oauth::authorize),
+        )
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
-        .route("/.well-known/oauth-authorization-server", get(oauth::metadata))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
         .route("/.well-known/webfinger", get(instance::webfinger))
-        .route("/avatars/original/missing.png", get(instance::missing_avatar))
-        .route("/headers/original/missing.png", get(instance::missing_header))
+        .route(
+            "/avatars/original/missing.png",
+            get(instance::missing_avatar),
+        )
+        .route(
+            "/headers/original/missing.png",
+            get(instance::missing_header),
+        )
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(middleware::not_found)
@@ -144,7 +176,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash().layer(router);
-    let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+    let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(app);
     axum::serve(listener, make)
         .with_graceful_shutdown(shutdown)
         .await

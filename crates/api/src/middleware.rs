@@ -7,18 +7,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tracing::Instrument;
 
-use crate::error::{error_response, reason, ApiError};
+use crate::error::{ApiError, error_response, reason};
 use crate::{AppState, ClientIp};
 
 /// The route pattern that matched, carried out to the outer layers.
@@ -46,7 +46,10 @@ pub async fn not_found() -> Response {
 /// Applies the outer layers to `router`.
 pub fn wrap(router: Router<AppState>, state: AppState) -> Router<AppState> {
     router
-        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit,
+        ))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(
             CorsLayer::new()
@@ -61,10 +64,15 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router<AppState> {
                     HeaderName::from_static("x-request-id"),
                 ]),
         )
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            tracing::error!("handler panicked");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "Internal server error"}))
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("handler panicked");
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "Internal server error"}),
+                )
+            },
+        ))
         .layer(axum::middleware::from_fn(observe))
 }
 
@@ -72,7 +80,12 @@ fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
 }
@@ -207,7 +220,12 @@ impl RateLimiter {
         let window = ts - ts.rem_euclid(period_secs);
         let reset = DateTime::from_timestamp(window + period_secs, 0).unwrap_or(now);
         let Ok(mut map) = self.windows.lock() else {
-            return Decision { allowed: true, limit, remaining: limit, reset };
+            return Decision {
+                allowed: true,
+                limit,
+                remaining: limit,
+                reset,
+            };
         };
         if map.len() > 100_000 {
             map.retain(|_, (start, _)| *start + period_secs > ts);
@@ -324,7 +342,10 @@ mod tests {
     #[test]
     fn forwarded_for_is_trusted_only_from_proxies() {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9, 10.0.0.2"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.9, 10.0.0.2"),
+        );
         let proxy: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let public: IpAddr = "198.51.100.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
         assert_eq!(client_ip(Some(proxy), &h).to_string(), "203.0.113.9");

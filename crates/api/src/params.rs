@@ -73,7 +73,12 @@ pub async fn collect<S: Send + Sync>(req: Request, state: &S) -> Result<Value, A
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_owned();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
     if mime == "multipart/form-data" {
         let mut multipart = Multipart::from_request(req, state)
             .await
@@ -124,11 +129,17 @@ pub async fn collect<S: Send + Sync>(req: Request, state: &S) -> Result<Value, A
                     out.insert(k, v);
                 }
             }
-            _ => return Err(ApiError::BadRequest("The JSON body must be an object".to_owned())),
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "The JSON body must be an object".to_owned(),
+                ));
+            }
         }
     } else if mime == "application/x-www-form-urlencoded" || mime.is_empty() {
         if std::str::from_utf8(&body).is_err() {
-            return Err(ApiError::BadRequest("Malformed form body: not UTF-8".to_owned()));
+            return Err(ApiError::BadRequest(
+                "Malformed form body: not UTF-8".to_owned(),
+            ));
         }
         for (k, v) in form_pairs(&body) {
             insert(&mut out, &k, Value::String(v));
@@ -236,7 +247,9 @@ pub mod de {
                 "" => Ok(None),
                 "true" | "1" | "on" | "t" | "yes" => Ok(Some(true)),
                 "false" | "0" | "off" | "f" | "no" => Ok(Some(false)),
-                other => Err(D::Error::custom(format!("expected a boolean, got {other:?}"))),
+                other => Err(D::Error::custom(format!(
+                    "expected a boolean, got {other:?}"
+                ))),
             },
             _ => Err(D::Error::custom("expected a boolean")),
         }
@@ -266,7 +279,10 @@ pub mod de {
     pub fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         match Value::deserialize(d)? {
             Value::Null => Ok(None),
-            Value::Number(n) => n.as_i64().map(Some).ok_or_else(|| D::Error::custom("expected an id")),
+            Value::Number(n) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| D::Error::custom("expected an id")),
             Value::String(s) if s.trim().is_empty() => Ok(None),
             Value::String(s) => s
                 .trim()
@@ -312,7 +328,12 @@ mod tests {
     #[test]
     fn rails_style_keys() {
         assert_eq!(
-            parse(&[("id[]", "1"), ("id[]", "2"), ("source[privacy]", "private"), ("a", "b")]),
+            parse(&[
+                ("id[]", "1"),
+                ("id[]", "2"),
+                ("source[privacy]", "private"),
+                ("a", "b")
+            ]),
             json!({"id": ["1", "2"], "source": {"privacy": "private"}, "a": "b"})
         );
         assert_eq!(

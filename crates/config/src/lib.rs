@@ -442,13 +442,16 @@ impl Raw {
     }
 }
 
+/// What `config check` prints: each setting's key, shown value and source.
+pub type Report = Vec<(&'static str, String, Source)>;
+
 /// Reads the configuration from an optional TOML file and the environment.
 ///
 /// `env` looks a variable up (`|k| std::env::var(k).ok()` in production; tests pass a map).
 pub fn load(
     file: Option<&Path>,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(Config, Vec<(&'static str, String, Source)>), ConfigError> {
+) -> Result<(Config, Report), ConfigError> {
     let mut raw = Raw {
         values: BTreeMap::new(),
     };
@@ -461,8 +464,7 @@ pub fn load(
     for setting in SETTINGS {
         for name in setting.env {
             if let Some(value) = env(name).filter(|v| !v.is_empty()) {
-                raw.values
-                    .insert(setting.key, (value, Source::Env(name)));
+                raw.values.insert(setting.key, (value, Source::Env(name)));
                 break;
             }
         }
@@ -506,8 +508,7 @@ fn mastodon_compat(
         raw.values
             .insert("listen", (format!("{host}:{port}"), Source::Env("BIND")));
     }
-    if raw.get("database.url").is_none() && (get("DB_HOST").is_some() || get("DB_NAME").is_some())
-    {
+    if raw.get("database.url").is_none() && (get("DB_HOST").is_some() || get("DB_NAME").is_some()) {
         let mut url = url::Url::parse("postgres://localhost/")
             .map_err(|e| ConfigError::new("DB_HOST", e.to_string()))?;
         let host = get("DB_HOST").unwrap_or_else(|| "localhost".to_owned());
@@ -535,7 +536,10 @@ fn mastodon_compat(
             .unwrap_or_default();
         raw.values.insert(
             "redis.url",
-            (format!("redis://{auth}{host}:{port}"), Source::Env("REDIS_HOST")),
+            (
+                format!("redis://{auth}{host}:{port}"),
+                Source::Env("REDIS_HOST"),
+            ),
         );
     }
     Ok(())
@@ -556,7 +560,12 @@ fn read_toml(text: &str, file: &str, raw: &mut Raw) -> Result<(), ConfigError> {
     flatten(&table, "", file, raw)
 }
 
-fn flatten(table: &toml::Table, prefix: &str, file: &str, raw: &mut Raw) -> Result<(), ConfigError> {
+fn flatten(
+    table: &toml::Table,
+    prefix: &str,
+    file: &str,
+    raw: &mut Raw,
+) -> Result<(), ConfigError> {
     for (k, v) in table {
         let key = if prefix.is_empty() {
             k.clone()
@@ -566,10 +575,9 @@ fn flatten(table: &toml::Table, prefix: &str, file: &str, raw: &mut Raw) -> Resu
         match v {
             toml::Value::Table(inner) => flatten(inner, &key, file, raw)?,
             other => {
-                let setting = SETTINGS
-                    .iter()
-                    .find(|s| s.key == key)
-                    .ok_or_else(|| ConfigError::new(key.clone(), format!("unknown setting in {file}")))?;
+                let setting = SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
+                    ConfigError::new(key.clone(), format!("unknown setting in {file}"))
+                })?;
                 let text = match other {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
@@ -630,14 +638,16 @@ fn parse_domain(v: &str) -> Result<String, String> {
         None => (v.as_str(), None),
     };
     let host_ok = !host.is_empty()
-        && host
-            .split('.')
-            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        && host.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
     if host_ok && port_ok {
         Ok(v)
     } else {
-        Err(format!("expected a domain such as example.com or localhost:3000, got {v:?}"))
+        Err(format!(
+            "expected a domain such as example.com or localhost:3000, got {v:?}"
+        ))
     }
 }
 
@@ -653,9 +663,9 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
     let data_dir = raw
         .parse("data_dir", |v| Ok(PathBuf::from(v)))?
         .unwrap_or_else(|| PathBuf::from("./data"));
-    let url = raw.parse("database.url", parse_db_url)?.unwrap_or_else(|| {
-        format!("sqlite:{}", data_dir.join("ferrodon.sqlite3").display())
-    });
+    let url = raw
+        .parse("database.url", parse_db_url)?
+        .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("ferrodon.sqlite3").display()));
     let direct_url = raw
         .parse("database.direct_url", parse_db_url)?
         .unwrap_or_else(|| url.clone());
@@ -745,7 +755,9 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
         },
         data_dir,
         registrations,
-        password_grant: raw.parse("oauth.password_grant", parse_bool)?.unwrap_or(true),
+        password_grant: raw
+            .parse("oauth.password_grant", parse_bool)?
+            .unwrap_or(true),
         streaming_url,
         secret_key_base,
         instance: InstanceConfig {
@@ -831,7 +843,10 @@ mod tests {
         let err = load_env(&[("PREPARED_STATEMENTS", "maybe")]).err();
         assert_eq!(err.map(|e| e.key), Some("PREPARED_STATEMENTS".to_owned()));
         let err = load_env(&[("FERRODON_REGISTRATIONS", "sometimes")]).err();
-        assert_eq!(err.map(|e| e.key), Some("FERRODON_REGISTRATIONS".to_owned()));
+        assert_eq!(
+            err.map(|e| e.key),
+            Some("FERRODON_REGISTRATIONS".to_owned())
+        );
     }
 
     #[test]
@@ -849,7 +864,10 @@ mod tests {
         assert_eq!(c.database.pool, 3);
         assert!(!c.database.prepared_statements);
         let reg = report.iter().find(|(k, _, _)| *k == "registrations");
-        assert_eq!(reg.map(|r| &r.2), Some(&Source::Env("FERRODON_REGISTRATIONS")));
+        assert_eq!(
+            reg.map(|r| &r.2),
+            Some(&Source::Env("FERRODON_REGISTRATIONS"))
+        );
         Ok(())
     }
 

@@ -98,9 +98,7 @@ mod tests {
     fn generated_secrets_persist() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let data = dir.path().display().to_string();
-        let (config, _) = crate::load(None, |k| {
-            (k == "FERRODON_DATA_DIR").then(|| data.clone())
-        })?;
+        let (config, _) = crate::load(None, |k| (k == "FERRODON_DATA_DIR").then(|| data.clone()))?;
         let first = Secrets::load_or_generate(&config)?;
         let second = Secrets::load_or_generate(&config)?;
         assert_eq!(first.secret_key_base, second.secret_key_base);

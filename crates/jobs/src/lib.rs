@@ -18,12 +18,12 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use ferrodon_model::{IdGenerator, JobId};
-use ferrodon_storage::{jobs as store, StorageError, Tx};
-use serde::de::DeserializeOwned;
+use ferrodon_storage::{StorageError, Tx, jobs as store};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub use queue::Queue;
-pub use worker::{backoff, Registry, Worker, WorkerOptions};
+pub use worker::{Registry, Worker, WorkerOptions, backoff};
 
 /// Why a job run failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,11 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
 
 /// Adds `job` to its queue inside `tx`, to run now. Returns `false` when a
 /// unique job with the same key is already waiting.
-pub async fn enqueue<J: Job>(tx: &mut Tx, ids: &IdGenerator, job: &J) -> Result<bool, StorageError> {
+pub async fn enqueue<J: Job>(
+    tx: &mut Tx,
+    ids: &IdGenerator,
+    job: &J,
+) -> Result<bool, StorageError> {
     enqueue_at(tx, ids, job, ferrodon_storage::now()).await
 }
 
@@ -96,8 +100,8 @@ pub async fn enqueue_at<J: Job>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use ferrodon_storage::{Db, DbOptions};
@@ -143,14 +147,28 @@ mod tests {
             return None;
         }
         let t = TestDatabase::create(lane).await;
-        let direct = Db::connect(&DbOptions { url: t.direct_url.clone(), pool: 2, prepared_statements: true }).await.ok()?;
+        let direct = Db::connect(&DbOptions {
+            url: t.direct_url.clone(),
+            pool: 2,
+            prepared_statements: true,
+        })
+        .await
+        .ok()?;
         direct.migrate().await.ok()?;
-        let db = Db::connect(&DbOptions { url: t.url.clone(), pool: 4, prepared_statements: t.prepared_statements }).await.ok()?;
+        let db = Db::connect(&DbOptions {
+            url: t.url.clone(),
+            pool: 4,
+            prepared_statements: t.prepared_statements,
+        })
+        .await
+        .ok()?;
         Some((db, t))
     }
 
     async fn enqueue_run_and_bury(lane: Lane) {
-        let Some((db, _guard)) = db_for(lane).await else { return };
+        let Some((db, _guard)) = db_for(lane).await else {
+            return;
+        };
         let ids = IdGenerator::new();
         let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
         for _ in 0..3 {
@@ -164,7 +182,10 @@ mod tests {
         let counters = Counters::default();
         let mut registry = Registry::new();
         registry.register::<Succeeds>().register::<Fails>();
-        let options = WorkerOptions { poll_interval: Duration::from_millis(50), ..WorkerOptions::default() };
+        let options = WorkerOptions {
+            poll_interval: Duration::from_millis(50),
+            ..WorkerOptions::default()
+        };
         let worker = Worker::new(db.clone(), registry, counters.clone(), options);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(worker.run(async move {
@@ -180,7 +201,9 @@ mod tests {
         let _ = handle.await;
         assert_eq!(counters.ok.load(Ordering::SeqCst), 3);
         assert_eq!(counters.failed.load(Ordering::SeqCst), 1);
-        let stats = store::stats(&db, ferrodon_storage::now()).await.unwrap_or_default();
+        let stats = store::stats(&db, ferrodon_storage::now())
+            .await
+            .unwrap_or_default();
         // Finished jobs are gone; the failed one (one attempt allowed) is dead.
         assert_eq!(stats, vec![("default".to_owned(), 0, 0, 1)]);
     }

@@ -53,6 +53,10 @@ impl FromStr for Queue {
         Queue::ALL
             .into_iter()
             .find(|q| q.as_str() == s)
-            .ok_or_else(|| format!("unknown queue {s:?} (known: default, push, ingress, pull, mailers, scheduler)"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown queue {s:?} (known: default, push, ingress, pull, mailers, scheduler)"
+                )
+            })
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferrodon_storage::jobs::{self as store, ClaimedJob};
 use ferrodon_storage::Db;
+use ferrodon_storage::jobs::{self as store, ClaimedJob};
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
@@ -95,7 +95,11 @@ pub struct Worker<C> {
 
 impl<C: Clone + Send + Sync + 'static> Worker<C> {
     pub fn new(db: Db, registry: Registry<C>, ctx: C, options: WorkerOptions) -> Self {
-        let id = format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let id = format!(
+            "worker-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
         Worker {
             db,
             registry: Arc::new(registry),
@@ -162,12 +166,15 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         }
         info!(worker = %id, "worker stopping");
         let all = u32::try_from(options.concurrency.max(1)).unwrap_or(u32::MAX);
-        let drained = tokio::time::timeout(options.shutdown_deadline, permits.acquire_many(all)).await;
+        let drained =
+            tokio::time::timeout(options.shutdown_deadline, permits.acquire_many(all)).await;
         heartbeat.abort();
         if drained.is_err() {
             match store::release_all(&db, &id).await {
                 Ok(n) => warn!(worker = %id, jobs = n, "handed back unfinished jobs"),
-                Err(e) => warn!(worker = %id, error = %e, "cannot hand back jobs; their leases will lapse"),
+                Err(e) => {
+                    warn!(worker = %id, error = %e, "cannot hand back jobs; their leases will lapse")
+                }
             }
         }
         info!(worker = %id, "worker stopped");
@@ -203,11 +210,15 @@ async fn run_one<C: Clone + Send + Sync + 'static>(
                 Err(e) => Err(JobError::new(format!("job panicked: {e}"))),
             }
         }
-        None => Err(JobError::new(format!("no handler for job kind {:?}", job.kind))),
+        None => Err(JobError::new(format!(
+            "no handler for job kind {:?}",
+            job.kind
+        ))),
     };
     let elapsed = started.elapsed();
     let kind = job.kind.clone();
-    metrics::histogram!("ferrodon_job_duration_seconds", "kind" => kind.clone()).record(elapsed.as_secs_f64());
+    metrics::histogram!("ferrodon_job_duration_seconds", "kind" => kind.clone())
+        .record(elapsed.as_secs_f64());
     let result = match outcome {
         Ok(()) => {
             metrics::counter!("ferrodon_jobs_processed_total", "kind" => kind).increment(1);
@@ -240,6 +251,9 @@ mod tests {
         assert_eq!(backoff(0, 0), Duration::from_secs(15));
         assert_eq!(backoff(1, 0), Duration::from_secs(16));
         assert_eq!(backoff(2, 3), Duration::from_secs(16 + 15 + 3 * 3));
-        assert_eq!(backoff(24, 9), Duration::from_secs(24u64.pow(4) + 15 + 9 * 25));
+        assert_eq!(
+            backoff(24, 9),
+            Duration::from_secs(24u64.pow(4) + 15 + 9 * 25)
+        );
     }
 }

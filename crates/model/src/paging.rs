@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn limit_is_clamped() {
         assert_eq!(PageBounds::new(None, None, None, None, 20, 40).limit, 20);
-        assert_eq!(PageBounds::new(None, None, None, Some(500), 20, 40).limit, 40);
+        assert_eq!(
+            PageBounds::new(None, None, None, Some(500), 20, 40).limit,
+            40
+        );
         assert_eq!(PageBounds::new(None, None, None, Some(0), 20, 40).limit, 1);
         assert_eq!(PageBounds::new(None, None, None, Some(-3), 20, 40).limit, 1);
     }

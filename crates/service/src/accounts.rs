@@ -11,7 +11,7 @@ use ferrodon_storage::users::{self, NewUser, PostingDefaults};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{hash_password, IssuedToken};
+use crate::auth::{IssuedToken, hash_password};
 use crate::jobs::{MergeIntoHome, UnmergeFromHome};
 use crate::text::{self, MentionTarget};
 use crate::views::{CredentialAccountView, RelationshipView};
@@ -160,12 +160,25 @@ impl Services {
         if username.is_empty() {
             add(details, "username", "ERR_BLANK", "can't be blank");
         } else if !USERNAME_RE.as_ref().is_some_and(|re| re.is_match(username)) {
-            add(details, "username", "ERR_INVALID", "must contain only letters, numbers and underscores");
+            add(
+                details,
+                "username",
+                "ERR_INVALID",
+                "must contain only letters, numbers and underscores",
+            );
         } else if username.chars().count() > 30 {
-            add(details, "username", "ERR_TOO_LONG", "is too long (maximum is 30 characters)");
+            add(
+                details,
+                "username",
+                "ERR_TOO_LONG",
+                "is too long (maximum is 30 characters)",
+            );
         } else if RESERVED_USERNAMES.contains(&username.to_ascii_lowercase().as_str()) {
             add(details, "username", "ERR_RESERVED", "is reserved");
-        } else if accounts::find_by_username(self.db(), username, None).await?.is_some() {
+        } else if accounts::find_by_username(self.db(), username, None)
+            .await?
+            .is_some()
+        {
             add(details, "username", "ERR_TAKEN", "has already been taken");
         }
         let email = input.email.as_str();
@@ -180,9 +193,19 @@ impl Services {
         if input.password.is_empty() {
             add(details, "password", "ERR_BLANK", "can't be blank");
         } else if password_len < 8 {
-            add(details, "password", "ERR_TOO_SHORT", "is too short (minimum is 8 characters)");
+            add(
+                details,
+                "password",
+                "ERR_TOO_SHORT",
+                "is too short (minimum is 8 characters)",
+            );
         } else if input.password.len() > 72 {
-            add(details, "password", "ERR_TOO_LONG", "is too long (maximum is 72 characters)");
+            add(
+                details,
+                "password",
+                "ERR_TOO_LONG",
+                "is too long (maximum is 72 characters)",
+            );
         }
         Ok(())
     }
@@ -211,17 +234,17 @@ impl Services {
         )
         .await;
         let new_user = NewUser {
-                id: user_id,
-                account_id,
-                email: input.email.clone(),
-                password_hash,
-                role: input.role.as_str().to_owned(),
-                approved: input.approved,
-                locale: input.locale.clone(),
-                sign_up_reason: input.reason.clone(),
-                sign_up_ip: input.ip.clone(),
-                created_at: now,
-            };
+            id: user_id,
+            account_id,
+            email: input.email.clone(),
+            password_hash,
+            role: input.role.as_str().to_owned(),
+            approved: input.approved,
+            locale: input.locale.clone(),
+            sign_up_reason: input.reason.clone(),
+            sign_up_ip: input.ip.clone(),
+            created_at: now,
+        };
         // A concurrent sign-up may take the name or address between the check and here.
         let taken = |field: &'static str| {
             let mut d = Details::new();
@@ -244,7 +267,9 @@ impl Services {
     pub async fn sign_up(&self, principal: &Principal, input: SignUp) -> Result<IssuedToken> {
         let mode = self.instance().registrations;
         if mode == RegistrationMode::Closed {
-            return Err(ServiceError::Forbidden("Registrations are closed on this server".to_owned()));
+            return Err(ServiceError::Forbidden(
+                "Registrations are closed on this server".to_owned(),
+            ));
         }
         let new = NewLocal {
             username: input.username.unwrap_or_default().trim().to_owned(),
@@ -259,7 +284,12 @@ impl Services {
         let mut details = Details::new();
         self.validate_new_local(&new, &mut details).await?;
         if !input.agreement {
-            add(&mut details, "agreement", "ERR_ACCEPTED", "must be accepted");
+            add(
+                &mut details,
+                "agreement",
+                "ERR_ACCEPTED",
+                "must be accepted",
+            );
         }
         if !details.is_empty() {
             return Err(failure(details));
@@ -271,11 +301,18 @@ impl Services {
         } else {
             principal.scopes.clone()
         };
-        self.issue_user_token(principal.app_id, user_id, scopes).await
+        self.issue_user_token(principal.app_id, user_id, scopes)
+            .await
     }
 
     /// `ferrodon admin accounts create`: an approved account, optionally staff.
-    pub async fn admin_create_account(&self, username: &str, email: &str, password: &str, role: Role) -> Result<AccountId> {
+    pub async fn admin_create_account(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<AccountId> {
         let new = NewLocal {
             username: username.trim().to_owned(),
             email: email.trim().to_owned(),
@@ -338,7 +375,11 @@ impl Services {
             .into_iter()
             .map(|a| a.id)
             .collect();
-        Ok(ids.iter().copied().filter(|id| found.contains(id)).collect())
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| found.contains(id))
+            .collect())
     }
 
     /// An account by `acct` (`user`, `user@domain`, `@user@domain`); the
@@ -375,11 +416,21 @@ impl Services {
         let targets = self.mention_targets(&extracted.mentions).await?;
         let targets: Vec<MentionTarget> = targets.into_iter().map(|(_, t)| t).collect();
         let i = self.instance();
-        Ok(text::render(text, &i.domain, &targets, |t| i.tag_url(t), multiline))
+        Ok(text::render(
+            text,
+            &i.domain,
+            &targets,
+            |t| i.tag_url(t),
+            multiline,
+        ))
     }
 
     /// `PATCH /api/v1/accounts/update_credentials`.
-    pub async fn update_credentials(&self, account: AccountId, input: CredentialsUpdate) -> Result<CredentialAccountView> {
+    pub async fn update_credentials(
+        &self,
+        account: AccountId,
+        input: CredentialsUpdate,
+    ) -> Result<CredentialAccountView> {
         let limits = self.instance().limits.clone();
         let mut update = ProfileUpdate::default();
         if let Some(name) = input.display_name {
@@ -417,7 +468,9 @@ impl Services {
             }
             let mut stored = Vec::with_capacity(fields.len());
             for (name, value) in fields {
-                if name.chars().count() > limits.max_field_chars || value.chars().count() > limits.max_field_chars {
+                if name.chars().count() > limits.max_field_chars
+                    || value.chars().count() > limits.max_field_chars
+                {
                     return Err(ServiceError::invalid(format!(
                         "Fields are too long (maximum is {} characters)",
                         limits.max_field_chars
@@ -431,7 +484,8 @@ impl Services {
                 });
             }
             update.fields = Some(
-                serde_json::to_string(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?,
+                serde_json::to_string(&stored)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
             );
         }
         update.locked = input.locked;
@@ -447,10 +501,9 @@ impl Services {
         let language = match input.language {
             None => None,
             Some(l) if l.trim().is_empty() => Some(None),
-            Some(l) => Some(Some(
-                crate::statuses::normalize_language(&l)
-                    .ok_or_else(|| ServiceError::invalid("Language is not included in the list"))?,
-            )),
+            Some(l) => Some(Some(crate::statuses::normalize_language(&l).ok_or_else(
+                || ServiceError::invalid("Language is not included in the list"),
+            )?)),
         };
         let user = users::by_account(self.db(), account)
             .await?
@@ -472,7 +525,11 @@ impl Services {
     }
 
     /// `GET /api/v1/accounts/relationships`.
-    pub async fn relationships(&self, viewer: AccountId, ids: &[AccountId]) -> Result<Vec<RelationshipView>> {
+    pub async fn relationships(
+        &self,
+        viewer: AccountId,
+        ids: &[AccountId],
+    ) -> Result<Vec<RelationshipView>> {
         let db = self.db();
         let follows = follows::between(db, Kind::Follow, viewer, ids).await?;
         let requests = follows::between(db, Kind::Request, viewer, ids).await?;
@@ -515,9 +572,16 @@ impl Services {
 
     /// `POST /api/v1/accounts/:id/follow`. Locked and remote accounts get a
     /// follow request; following again only updates the options.
-    pub async fn follow(&self, viewer: AccountId, target_id: AccountId, options: FollowOptions) -> Result<RelationshipView> {
+    pub async fn follow(
+        &self,
+        viewer: AccountId,
+        target_id: AccountId,
+        options: FollowOptions,
+    ) -> Result<RelationshipView> {
         if viewer == target_id {
-            return Err(ServiceError::Forbidden("Following your own account is not allowed".to_owned()));
+            return Err(ServiceError::Forbidden(
+                "Following your own account is not allowed".to_owned(),
+            ));
         }
         let target = self.account(target_id).await?;
         if target.suspended_at.is_some() {
@@ -526,12 +590,23 @@ impl Services {
         let languages = match &options.languages {
             None => None,
             Some(l) if l.is_empty() => Some(None),
-            Some(l) => Some(Some(serde_json::to_string(l).map_err(|e| ServiceError::Internal(e.to_string()))?)),
+            Some(l) => Some(Some(
+                serde_json::to_string(l).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            )),
         };
         let db = self.db();
         for kind in [Kind::Follow, Kind::Request] {
             if follows::get(db, kind, viewer, target_id).await?.is_some() {
-                follows::update_options(db, kind, viewer, target_id, options.reblogs, options.notify, languages).await?;
+                follows::update_options(
+                    db,
+                    kind,
+                    viewer,
+                    target_id,
+                    options.reblogs,
+                    options.notify,
+                    languages,
+                )
+                .await?;
                 return self.relationship(viewer, target_id).await;
             }
         }
@@ -552,20 +627,40 @@ impl Services {
         } else if follows::insert(&mut tx, Kind::Follow, &follow).await? {
             accounts::adjust_counts(&mut tx, viewer, 0, 0, 1).await?;
             accounts::adjust_counts(&mut tx, target_id, 0, 1, 0).await?;
-            ferrodon_jobs::enqueue(&mut tx, self.ids(), &MergeIntoHome { account_id: viewer, target_account_id: target_id }).await?;
+            ferrodon_jobs::enqueue(
+                &mut tx,
+                self.ids(),
+                &MergeIntoHome {
+                    account_id: viewer,
+                    target_account_id: target_id,
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         self.relationship(viewer, target_id).await
     }
 
     /// `POST /api/v1/accounts/:id/unfollow`: also withdraws a pending request.
-    pub async fn unfollow(&self, viewer: AccountId, target_id: AccountId) -> Result<RelationshipView> {
+    pub async fn unfollow(
+        &self,
+        viewer: AccountId,
+        target_id: AccountId,
+    ) -> Result<RelationshipView> {
         self.account(target_id).await?;
         let mut tx = self.db().begin().await?;
         if follows::delete(&mut tx, Kind::Follow, viewer, target_id).await? {
             accounts::adjust_counts(&mut tx, viewer, 0, 0, -1).await?;
             accounts::adjust_counts(&mut tx, target_id, 0, -1, 0).await?;
-            ferrodon_jobs::enqueue(&mut tx, self.ids(), &UnmergeFromHome { account_id: viewer, target_account_id: target_id }).await?;
+            ferrodon_jobs::enqueue(
+                &mut tx,
+                self.ids(),
+                &UnmergeFromHome {
+                    account_id: viewer,
+                    target_account_id: target_id,
+                },
+            )
+            .await?;
         }
         follows::delete(&mut tx, Kind::Request, viewer, target_id).await?;
         tx.commit().await?;
@@ -591,10 +686,15 @@ impl Services {
     }
 
     /// Accounts for `@mentions`: local by username, remote when already known.
-    pub(crate) async fn mention_targets(&self, mentions: &[text::MentionRef]) -> Result<Vec<(Account, MentionTarget)>> {
+    pub(crate) async fn mention_targets(
+        &self,
+        mentions: &[text::MentionRef],
+    ) -> Result<Vec<(Account, MentionTarget)>> {
         let mut out = Vec::new();
         for m in mentions {
-            let Some(account) = accounts::find_by_username(self.db(), &m.username, m.domain.as_deref()).await? else {
+            let Some(account) =
+                accounts::find_by_username(self.db(), &m.username, m.domain.as_deref()).await?
+            else {
                 continue;
             };
             if account.suspended_at.is_some() {

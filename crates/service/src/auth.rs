@@ -4,9 +4,9 @@
 
 use std::str::FromStr;
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use ferrodon_model::{AppId, GrantId, Role, ScopeSet, TokenId, UserId};
@@ -169,7 +169,8 @@ impl Services {
                     "Redirect URI is too long (maximum is 2000 characters)",
                 ));
             }
-            valid_redirect_uri(uri).map_err(|m| ServiceError::invalid(format!("Redirect URI {m}")))?;
+            valid_redirect_uri(uri)
+                .map_err(|m| ServiceError::invalid(format!("Redirect URI {m}")))?;
         }
         let scopes = ScopeSet::parse(input.scopes.as_deref().unwrap_or("read"))
             .map_err(|_| ServiceError::invalid("Scopes doesn't match configured on the server."))?;
@@ -244,7 +245,12 @@ impl Services {
         }))
     }
 
-    async fn issue_token(&self, app: AppId, user: Option<UserId>, scopes: ScopeSet) -> Result<IssuedToken> {
+    async fn issue_token(
+        &self,
+        app: AppId,
+        user: Option<UserId>,
+        scopes: ScopeSet,
+    ) -> Result<IssuedToken> {
         let access_token = random_token();
         let created_at = ferrodon_storage::now();
         oauth::insert_token(
@@ -267,7 +273,12 @@ impl Services {
     }
 
     /// A user token for a newly registered account (same app as the app token).
-    pub(crate) async fn issue_user_token(&self, app: AppId, user: UserId, scopes: ScopeSet) -> Result<IssuedToken> {
+    pub(crate) async fn issue_user_token(
+        &self,
+        app: AppId,
+        user: UserId,
+        scopes: ScopeSet,
+    ) -> Result<IssuedToken> {
         self.issue_token(app, Some(user), scopes).await
     }
 
@@ -299,12 +310,16 @@ impl Services {
     pub async fn token(&self, req: TokenRequest) -> Result<IssuedToken> {
         match req.grant_type.as_str() {
             "client_credentials" => {
-                let app = self.client(req.client_id.as_deref(), req.client_secret.as_deref()).await?;
+                let app = self
+                    .client(req.client_id.as_deref(), req.client_secret.as_deref())
+                    .await?;
                 let scopes = Self::requested_scopes(req.scope.as_deref(), &app)?;
                 self.issue_token(app.id, None, scopes).await
             }
             "password" if self.instance().password_grant => {
-                let app = self.client(req.client_id.as_deref(), req.client_secret.as_deref()).await?;
+                let app = self
+                    .client(req.client_id.as_deref(), req.client_secret.as_deref())
+                    .await?;
                 let scopes = Self::requested_scopes(req.scope.as_deref(), &app)?;
                 let (Some(login), Some(password)) = (req.username, req.password) else {
                     return Err(ServiceError::OAuth(OAuthErrorKind::InvalidRequest));
@@ -316,7 +331,9 @@ impl Services {
                 self.issue_token(app.id, Some(user.id), scopes).await
             }
             "authorization_code" => {
-                let app = self.client(req.client_id.as_deref(), req.client_secret.as_deref()).await?;
+                let app = self
+                    .client(req.client_id.as_deref(), req.client_secret.as_deref())
+                    .await?;
                 let code = req
                     .code
                     .ok_or(ServiceError::OAuth(OAuthErrorKind::InvalidRequest))?;
@@ -348,7 +365,12 @@ impl Services {
     }
 
     /// `POST /oauth/revoke`: revoking an unknown token succeeds; another app's token does not.
-    pub async fn revoke(&self, client_id: Option<&str>, client_secret: Option<&str>, token: &str) -> Result<()> {
+    pub async fn revoke(
+        &self,
+        client_id: Option<&str>,
+        client_secret: Option<&str>,
+        token: &str,
+    ) -> Result<()> {
         let app = self
             .client(client_id, client_secret)
             .await
@@ -369,10 +391,12 @@ impl Services {
     pub async fn check_credentials(&self, login: &str, password: &str) -> Result<Option<User>> {
         let user = match users::by_email(self.db(), login).await? {
             Some(u) => Some(u),
-            None => match ferrodon_storage::accounts::find_by_username(self.db(), login, None).await? {
-                Some(a) => users::by_account(self.db(), a.id).await?,
-                None => None,
-            },
+            None => {
+                match ferrodon_storage::accounts::find_by_username(self.db(), login, None).await? {
+                    Some(a) => users::by_account(self.db(), a.id).await?,
+                    None => None,
+                }
+            }
         };
         let Some(user) = user else {
             // Spend the same time as a real check, so timing does not reveal addresses.
@@ -412,7 +436,10 @@ impl Services {
         if req.response_type != "code" {
             return Err(ServiceError::OAuth(OAuthErrorKind::UnsupportedResponseType));
         }
-        match (req.code_challenge.as_deref(), req.code_challenge_method.as_deref()) {
+        match (
+            req.code_challenge.as_deref(),
+            req.code_challenge_method.as_deref(),
+        ) {
             (None, _) | (Some(_), Some("S256")) => {}
             _ => return Err(ServiceError::OAuth(OAuthErrorKind::InvalidRequest)),
         }
@@ -466,19 +493,25 @@ impl Services {
             .split_once('.')
             .and_then(|(ts, mac)| ts.parse::<i64>().ok().map(|ts| (ts, mac)))
             .filter(|(ts, _)| now.timestamp() - ts < 3600 && *ts <= now.timestamp() + 60)
-            .is_some_and(|(ts, mac)| constant_time_eq(mac.as_bytes(), self.form_mac(req, ts).as_bytes()));
+            .is_some_and(|(ts, mac)| {
+                constant_time_eq(mac.as_bytes(), self.form_mac(req, ts).as_bytes())
+            });
         if !fresh {
             return Err(ServiceError::Forbidden(
                 "The sign-in form expired; please try again.".to_owned(),
             ));
         }
-        let user = self
-            .check_credentials(login, password)
-            .await?
-            .ok_or(ServiceError::Unauthorized("Invalid e-mail address or password."))?;
+        let user =
+            self.check_credentials(login, password)
+                .await?
+                .ok_or(ServiceError::Unauthorized(
+                    "Invalid e-mail address or password.",
+                ))?;
         let account = ferrodon_storage::accounts::get(self.db(), user.account_id).await?;
         if user.disabled || account.is_none_or(|a| a.suspended_at.is_some()) {
-            return Err(ServiceError::Forbidden("Your login is currently disabled".to_owned()));
+            return Err(ServiceError::Forbidden(
+                "Your login is currently disabled".to_owned(),
+            ));
         }
         if !user.approved {
             return Err(ServiceError::Forbidden(
@@ -505,8 +538,9 @@ impl Services {
         if valid.redirect_uri == OOB_REDIRECT {
             return Ok(AuthorizeOutcome::ShowCode(code));
         }
-        let mut target = url::Url::parse(&valid.redirect_uri)
-            .map_err(|_| ServiceError::BadRequest("The redirect uri included is not valid.".to_owned()))?;
+        let mut target = url::Url::parse(&valid.redirect_uri).map_err(|_| {
+            ServiceError::BadRequest("The redirect uri included is not valid.".to_owned())
+        })?;
         target.query_pairs_mut().append_pair("code", &code);
         if let Some(state) = req.state.as_deref().filter(|s| !s.is_empty()) {
             target.query_pairs_mut().append_pair("state", state);
@@ -533,7 +567,10 @@ mod tests {
     async fn argon2_round_trip() -> Result<()> {
         let hash = hash_password("correct horse".into()).await?;
         assert!(hash.starts_with("$argon2id$"));
-        assert_eq!(verify_password("correct horse".into(), hash.clone()).await?, (true, false));
+        assert_eq!(
+            verify_password("correct horse".into(), hash.clone()).await?,
+            (true, false)
+        );
         assert_eq!(verify_password("wrong".into(), hash).await?, (false, false));
         Ok(())
     }
@@ -545,7 +582,10 @@ mod tests {
             .map(|h| h.format_for_version(bcrypt::Version::TwoA))
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         assert!(hash.starts_with("$2a$10$"));
-        assert_eq!(verify_password("hunter2hunter2".into(), hash.clone()).await?, (true, true));
+        assert_eq!(
+            verify_password("hunter2hunter2".into(), hash.clone()).await?,
+            (true, true)
+        );
         assert_eq!(verify_password("nope".into(), hash).await?, (false, false));
         Ok(())
     }
@@ -553,7 +593,8 @@ mod tests {
     #[test]
     fn pkce_s256_matches_rfc_7636_example() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
         assert_eq!(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 

@@ -53,9 +53,7 @@ impl Job for FanOutStatus {
         let query = FanOutQuery {
             author: author.id,
             is_reblog: status.reblog_of_id.is_some(),
-            reply_to_other: status
-                .in_reply_to_account()
-                .filter(|a| *a != author.id),
+            reply_to_other: status.in_reply_to_account().filter(|a| *a != author.id),
             mentioned_in: (status.visibility() == Visibility::Direct).then_some(status.id),
         };
         let mut after = 0;
@@ -89,13 +87,18 @@ impl Job for RemoveFromFeeds {
         let mut after = 0;
         let mut first = true;
         loop {
-            let batch = follows::local_follower_ids(services.db(), self.account_id, after, FAN_OUT_BATCH).await?;
+            let batch =
+                follows::local_follower_ids(services.db(), self.account_id, after, FAN_OUT_BATCH)
+                    .await?;
             let mut accounts: Vec<AccountId> = batch.iter().map(|a| AccountId(*a)).collect();
             if first {
                 accounts.push(self.account_id);
                 first = false;
             }
-            services.feeds().remove_from(&accounts, self.status_id).await?;
+            services
+                .feeds()
+                .remove_from(&accounts, self.status_id)
+                .await?;
             match batch.last() {
                 Some(last) if (batch.len() as i64) == FAN_OUT_BATCH => after = *last,
                 _ => break,
@@ -128,13 +131,19 @@ impl Job for MergeIntoHome {
             services.db(),
             self.target_account_id,
             Audience::Follower(self.account_id),
-            AccountTimeline { exclude_replies: true, exclude_reblogs: false },
+            AccountTimeline {
+                exclude_replies: true,
+                exclude_reblogs: false,
+            },
             &PageBounds::first(200),
         )
         .await?;
         let entries: Vec<FeedEntry> = recent
             .iter()
-            .map(|s| FeedEntry { status_id: s.id, reblog_of_id: s.reblog_of() })
+            .map(|s| FeedEntry {
+                status_id: s.id,
+                reblog_of_id: s.reblog_of(),
+            })
             .collect();
         services.feeds().merge(self.account_id, &entries).await?;
         Ok(())

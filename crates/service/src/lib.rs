@@ -60,14 +60,28 @@ impl OAuthErrorKind {
     /// Doorkeeper's description, which clients show.
     pub fn description(self) -> &'static str {
         match self {
-            OAuthErrorKind::InvalidRequest => "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.",
-            OAuthErrorKind::InvalidClient => "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
-            OAuthErrorKind::InvalidGrant => "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
-            OAuthErrorKind::InvalidScope => "The requested scope is invalid, unknown, or malformed.",
+            OAuthErrorKind::InvalidRequest => {
+                "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed."
+            }
+            OAuthErrorKind::InvalidClient => {
+                "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."
+            }
+            OAuthErrorKind::InvalidGrant => {
+                "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
+            }
+            OAuthErrorKind::InvalidScope => {
+                "The requested scope is invalid, unknown, or malformed."
+            }
             OAuthErrorKind::UnauthorizedClient => "You are not authorized to revoke this token",
-            OAuthErrorKind::UnsupportedGrantType => "The authorization grant type is not supported by the authorization server.",
-            OAuthErrorKind::UnsupportedResponseType => "The authorization server does not support this response type.",
-            OAuthErrorKind::AccessDenied => "The resource owner or authorization server denied the request.",
+            OAuthErrorKind::UnsupportedGrantType => {
+                "The authorization grant type is not supported by the authorization server."
+            }
+            OAuthErrorKind::UnsupportedResponseType => {
+                "The authorization server does not support this response type."
+            }
+            OAuthErrorKind::AccessDenied => {
+                "The resource owner or authorization server denied the request."
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use ferrodon_model::{AccountId, AppId, StatusId, Visibility};
 use ferrodon_storage::accounts;
 use ferrodon_storage::statuses::{self, NewStatus, Status};
-use ferrodon_storage::{favourites, follows, idempotency, tags, users, StorageError};
+use ferrodon_storage::{StorageError, favourites, follows, idempotency, tags, users};
 
 use crate::jobs::{FanOutStatus, RemoveFromFeeds};
 use crate::text::{self, MentionTarget};
@@ -70,14 +70,21 @@ impl Services {
         let Some(viewer) = viewer else {
             return Ok(false);
         };
-        if viewer == status.account_id || statuses::is_mentioned(self.db(), status.id, viewer).await? {
+        if viewer == status.account_id
+            || statuses::is_mentioned(self.db(), status.id, viewer).await?
+        {
             return Ok(true);
         }
-        Ok(visibility == Visibility::Private && follows::follows(self.db(), viewer, status.account_id).await?)
+        Ok(visibility == Visibility::Private
+            && follows::follows(self.db(), viewer, status.account_id).await?)
     }
 
     /// A status `viewer` may see, or 404.
-    pub(crate) async fn visible_status(&self, viewer: Option<AccountId>, id: StatusId) -> Result<Status> {
+    pub(crate) async fn visible_status(
+        &self,
+        viewer: Option<AccountId>,
+        id: StatusId,
+    ) -> Result<Status> {
         let status = statuses::get(self.db(), id)
             .await?
             .ok_or_else(ServiceError::not_found)?;
@@ -139,7 +146,11 @@ impl Services {
             Some(id) => {
                 let parent = statuses::get(db, id).await?;
                 match parent {
-                    Some(p) if p.reblog_of_id.is_none() && self.can_see(Some(author), &p).await? => Some(p),
+                    Some(p)
+                        if p.reblog_of_id.is_none() && self.can_see(Some(author), &p).await? =>
+                    {
+                        Some(p)
+                    }
                     _ => {
                         return Err(ServiceError::NotFound(
                             "The post you are trying to reply to does not appear to exist.",
@@ -161,7 +172,8 @@ impl Services {
             .as_deref()
             .and_then(normalize_language)
             .or(user.default_language.clone());
-        let sensitive = input.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
+        let sensitive =
+            input.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
 
         let domain = self.instance().domain.clone();
         let extracted = text::extract(&text, &domain);
@@ -201,7 +213,9 @@ impl Services {
             let existing = idempotency::find(db, author, key, window_start)
                 .await?
                 .ok_or_else(ServiceError::not_found)?;
-            let status = statuses::get(db, existing).await?.ok_or_else(ServiceError::not_found)?;
+            let status = statuses::get(db, existing)
+                .await?
+                .ok_or_else(ServiceError::not_found)?;
             return self.hydrate_one(Some(author), status).await;
         }
         statuses::insert_mentions(&mut tx, self.ids(), id, &mentioned).await?;
@@ -222,7 +236,9 @@ impl Services {
         ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: id }).await?;
         tx.commit().await?;
 
-        let stored = statuses::get(db, id).await?.ok_or_else(ServiceError::not_found)?;
+        let stored = statuses::get(db, id)
+            .await?
+            .ok_or_else(ServiceError::not_found)?;
         self.hydrate_one(Some(author), stored).await
     }
 
@@ -250,14 +266,20 @@ impl Services {
             ferrodon_jobs::enqueue(
                 &mut tx,
                 self.ids(),
-                &RemoveFromFeeds { status_id: StatusId(*reblog_id), account_id: AccountId(*reblogger) },
+                &RemoveFromFeeds {
+                    status_id: StatusId(*reblog_id),
+                    account_id: AccountId(*reblogger),
+                },
             )
             .await?;
         }
         ferrodon_jobs::enqueue(
             &mut tx,
             self.ids(),
-            &RemoveFromFeeds { status_id: status.id, account_id: status.account_id },
+            &RemoveFromFeeds {
+                status_id: status.id,
+                account_id: status.account_id,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -280,9 +302,17 @@ impl Services {
 
     /// `GET /api/v1/statuses/:id/context`: visible ancestors (oldest first)
     /// and descendants (depth first).
-    pub async fn context(&self, viewer: Option<AccountId>, id: StatusId) -> Result<(Vec<StatusView>, Vec<StatusView>)> {
+    pub async fn context(
+        &self,
+        viewer: Option<AccountId>,
+        id: StatusId,
+    ) -> Result<(Vec<StatusView>, Vec<StatusView>)> {
         let status = self.visible_status(viewer, id).await?;
-        let (ancestor_limit, descendant_limit) = if viewer.is_some() { (4096, 4096) } else { (40, 60) };
+        let (ancestor_limit, descendant_limit) = if viewer.is_some() {
+            (4096, 4096)
+        } else {
+            (40, 60)
+        };
         let mut ancestors = Vec::new();
         for s in statuses::ancestors(self.db(), status.id, ancestor_limit).await? {
             if self.can_see(viewer, &s).await? {
@@ -326,7 +356,12 @@ impl Services {
 
     /// `POST /api/v1/statuses/:id/reblog`: answers with the reblog (an
     /// existing one if the viewer already reblogged).
-    pub async fn reblog(&self, viewer: AccountId, id: StatusId, visibility: Option<String>) -> Result<StatusView> {
+    pub async fn reblog(
+        &self,
+        viewer: AccountId,
+        id: StatusId,
+        visibility: Option<String>,
+    ) -> Result<StatusView> {
         let mut original = self.visible_status(Some(viewer), id).await?;
         if let Some(of) = original.reblog_of() {
             original = self.visible_status(Some(viewer), of).await?;
@@ -350,7 +385,9 @@ impl Services {
             match visibility.as_deref().filter(|v| !v.is_empty()) {
                 Some(v) => match v.parse::<Visibility>() {
                     Ok(Visibility::Direct) | Err(_) => {
-                        return Err(ServiceError::invalid("Visibility is not included in the list"));
+                        return Err(ServiceError::invalid(
+                            "Visibility is not included in the list",
+                        ));
                     }
                     Ok(v) => v,
                 },
@@ -396,7 +433,14 @@ impl Services {
         statuses::adjust_counts(&mut tx, original.id, 0, 1, 0).await?;
         accounts::adjust_counts(&mut tx, viewer, 1, 0, 0).await?;
         accounts::set_last_status_at(&mut tx, viewer, now).await?;
-        ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: reblog_id }).await?;
+        ferrodon_jobs::enqueue(
+            &mut tx,
+            self.ids(),
+            &FanOutStatus {
+                status_id: reblog_id,
+            },
+        )
+        .await?;
         tx.commit().await?;
         let stored = statuses::get(self.db(), reblog_id)
             .await?

@@ -45,7 +45,11 @@ fn scan(text: &str, local_domain: &str) -> Vec<(usize, usize, Entity)> {
         for m in re.find_iter(text) {
             let url = trim_url(m.as_str());
             if url.len() > "https://".len() {
-                found.push((m.start(), m.start() + url.len(), Entity::Url(url.to_owned())));
+                found.push((
+                    m.start(),
+                    m.start() + url.len(),
+                    Entity::Url(url.to_owned()),
+                ));
             }
         }
     }
@@ -320,7 +324,11 @@ fn link(url: &str) -> String {
         .unwrap_or(0);
     let prefix = &url[..prefix_len];
     let rest = &url[prefix_len..];
-    let cut = rest.char_indices().nth(30).map(|(i, _)| i).unwrap_or(rest.len());
+    let cut = rest
+        .char_indices()
+        .nth(30)
+        .map(|(i, _)| i)
+        .unwrap_or(rest.len());
     let (display, suffix) = rest.split_at(cut);
     let class = if suffix.is_empty() { "" } else { "ellipsis" };
     format!(
@@ -380,12 +388,21 @@ mod tests {
     #[test]
     fn escapes_html() {
         let html = render("<b>\"hi\" & 'bye'</b>", "example.com", &[], tag_url, true);
-        assert_eq!(html, "<p>&lt;b&gt;&quot;hi&quot; &amp; &#39;bye&#39;&lt;/b&gt;</p>");
+        assert_eq!(
+            html,
+            "<p>&lt;b&gt;&quot;hi&quot; &amp; &#39;bye&#39;&lt;/b&gt;</p>"
+        );
     }
 
     #[test]
     fn links_are_shortened_as_mastodon_does() {
-        let html = render("see https://example.com/ now", "example.com", &[], tag_url, true);
+        let html = render(
+            "see https://example.com/ now",
+            "example.com",
+            &[],
+            tag_url,
+            true,
+        );
         assert_eq!(
             html,
             "<p>see <a href=\"https://example.com/\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\"><span class=\"invisible\">https://</span><span class=\"\">example.com/</span><span class=\"invisible\"></span></a> now</p>"
@@ -429,12 +446,21 @@ mod tests {
 
     #[test]
     fn hashtags() {
-        let html = render("I like #Rust, not a#tag or #123", "example.com", &[], tag_url, true);
+        let html = render(
+            "I like #Rust, not a#tag or #123",
+            "example.com",
+            &[],
+            tag_url,
+            true,
+        );
         assert_eq!(
             html,
             "<p>I like <a href=\"https://example.com/tags/Rust\" class=\"mention hashtag\" rel=\"tag\">#<span>Rust</span></a>, not a#tag or #123</p>"
         );
-        let e = extract("#Rust #rust #Café #日本語 #foohttps://x.example", "example.com");
+        let e = extract(
+            "#Rust #rust #Café #日本語 #foohttps://x.example",
+            "example.com",
+        );
         assert_eq!(e.hashtags, vec!["Rust", "Café", "日本語", "foo"]);
         assert_eq!(normalize_hashtag("Café"), "cafe");
         assert_eq!(normalize_hashtag("ＲＵＳＴ"), "rust");
@@ -444,6 +470,10 @@ mod tests {
     fn entities_inside_urls_are_not_mentions_or_tags() {
         let e = extract("https://example.com/@bob#section", "example.com");
         assert!(e.mentions.is_empty() && e.hashtags.is_empty());
-        assert!(extract("mail me: bob@example.com", "example.com").mentions.is_empty());
+        assert!(
+            extract("mail me: bob@example.com", "example.com")
+                .mentions
+                .is_empty()
+        );
     }
 }

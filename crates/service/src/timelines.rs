@@ -20,7 +20,8 @@ pub struct AccountStatusesOptions {
 impl Services {
     /// Rebuilds `account`'s home feed from the database.
     pub(crate) async fn rebuild_home(&self, account: AccountId) -> Result<()> {
-        let rows = statuses::home(self.db(), account, &PageBounds::first(HOME_FEED_MAX as u32)).await?;
+        let rows =
+            statuses::home(self.db(), account, &PageBounds::first(HOME_FEED_MAX as u32)).await?;
         let entries: Vec<FeedEntry> = rows
             .into_iter()
             .map(|(id, reblog_of)| FeedEntry {
@@ -35,7 +36,11 @@ impl Services {
 
     /// `GET /api/v1/timelines/home`. A missing feed is rebuilt first, never
     /// served empty; past the feed's end, older statuses come from the database.
-    pub async fn home_timeline(&self, account: AccountId, bounds: &PageBounds) -> Result<Vec<StatusView>> {
+    pub async fn home_timeline(
+        &self,
+        account: AccountId,
+        bounds: &PageBounds,
+    ) -> Result<Vec<StatusView>> {
         if !self.feeds().exists(account).await? {
             self.rebuild_home(account).await?;
         }
@@ -126,7 +131,11 @@ impl Services {
     }
 
     /// Hydrates public statuses, dropping those of suspended authors.
-    async fn hydrate_visible(&self, viewer: Option<AccountId>, list: Vec<Status>) -> Result<Vec<StatusView>> {
+    async fn hydrate_visible(
+        &self,
+        viewer: Option<AccountId>,
+        list: Vec<Status>,
+    ) -> Result<Vec<StatusView>> {
         let views = self.hydrate(viewer, list).await?;
         Ok(views
             .into_iter()

@@ -57,7 +57,11 @@ pub struct RelationshipView {
 
 impl Services {
     /// Builds views of `list` (in its order) for `viewer`.
-    pub async fn hydrate(&self, viewer: Option<AccountId>, list: Vec<Status>) -> Result<Vec<StatusView>> {
+    pub async fn hydrate(
+        &self,
+        viewer: Option<AccountId>,
+        list: Vec<Status>,
+    ) -> Result<Vec<StatusView>> {
         let db = self.db();
         let reblog_ids: Vec<StatusId> = list.iter().filter_map(Status::reblog_of).collect();
         let originals = statuses::get_many(db, &reblog_ids).await?;
@@ -94,8 +98,14 @@ impl Services {
         }
         let (favourited, reblogged): (HashSet<i64>, HashSet<i64>) = match viewer {
             Some(v) => (
-                favourites::favourited_among(db, v, &all_ids).await?.into_iter().collect(),
-                statuses::reblogged_among(db, v, &all_ids).await?.into_iter().collect(),
+                favourites::favourited_among(db, v, &all_ids)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                statuses::reblogged_among(db, v, &all_ids)
+                    .await?
+                    .into_iter()
+                    .collect(),
             ),
             None => (HashSet::new(), HashSet::new()),
         };
@@ -139,7 +149,11 @@ impl Services {
     }
 
     /// One status's view.
-    pub(crate) async fn hydrate_one(&self, viewer: Option<AccountId>, status: Status) -> Result<StatusView> {
+    pub(crate) async fn hydrate_one(
+        &self,
+        viewer: Option<AccountId>,
+        status: Status,
+    ) -> Result<StatusView> {
         self.hydrate(viewer, vec![status])
             .await?
             .pop()
@@ -147,7 +161,11 @@ impl Services {
     }
 
     /// Statuses by id, in the order of `ids`, as views.
-    pub(crate) async fn hydrate_ids(&self, viewer: Option<AccountId>, ids: &[StatusId]) -> Result<Vec<StatusView>> {
+    pub(crate) async fn hydrate_ids(
+        &self,
+        viewer: Option<AccountId>,
+        ids: &[StatusId],
+    ) -> Result<Vec<StatusView>> {
         let mut found: HashMap<StatusId, Status> = statuses::get_many(self.db(), ids)
             .await?
             .into_iter()

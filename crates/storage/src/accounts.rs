@@ -147,7 +147,11 @@ pub async fn insert_remote<'a>(ex: impl Exec<'a>, new: &NewRemoteAccount) -> Res
 pub async fn get<'a>(ex: impl Exec<'a>, id: AccountId) -> Result<Option<Account>> {
     sql::fetch_optional(
         ex,
-        concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.id = $1"),
+        concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts a WHERE a.id = $1"
+        ),
         args![id],
     )
     .await
@@ -253,7 +257,11 @@ pub async fn adjust_counts<'a>(
     .map(|_| ())
 }
 
-pub async fn set_last_status_at<'a>(ex: impl Exec<'a>, id: AccountId, at: DateTime<Utc>) -> Result<()> {
+pub async fn set_last_status_at<'a>(
+    ex: impl Exec<'a>,
+    id: AccountId,
+    at: DateTime<Utc>,
+) -> Result<()> {
     sql::execute(
         ex,
         "UPDATE accounts SET last_status_at = $2 WHERE id = $1",
@@ -284,7 +292,11 @@ pub async fn count_domains<'a>(ex: impl Exec<'a>) -> Result<i64> {
 }
 
 /// Suspends (`Some(time)`) or unsuspends (`None`) an account.
-pub async fn set_suspended<'a>(ex: impl Exec<'a>, id: AccountId, at: Option<DateTime<Utc>>) -> Result<()> {
+pub async fn set_suspended<'a>(
+    ex: impl Exec<'a>,
+    id: AccountId,
+    at: Option<DateTime<Utc>>,
+) -> Result<()> {
     sql::execute(
         ex,
         "UPDATE accounts SET suspended_at = $2, updated_at = $3 WHERE id = $1",

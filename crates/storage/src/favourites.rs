@@ -6,7 +6,12 @@ use crate::sql::{self, args, placeholders};
 use crate::{Exec, Result};
 
 /// Records a favourite; returns `false` if it already existed.
-pub async fn insert<'a>(ex: impl Exec<'a>, id: i64, account: AccountId, status: StatusId) -> Result<bool> {
+pub async fn insert<'a>(
+    ex: impl Exec<'a>,
+    id: i64,
+    account: AccountId,
+    status: StatusId,
+) -> Result<bool> {
     sql::execute(
         ex,
         "INSERT INTO favourites (id, account_id, status_id, created_at) VALUES ($1, $2, $3, $4) \
@@ -29,7 +34,11 @@ pub async fn delete<'a>(ex: impl Exec<'a>, account: AccountId, status: StatusId)
 }
 
 /// Of `ids`, those `account` favourited.
-pub async fn favourited_among<'a>(ex: impl Exec<'a>, account: AccountId, ids: &[StatusId]) -> Result<Vec<i64>> {
+pub async fn favourited_among<'a>(
+    ex: impl Exec<'a>,
+    account: AccountId,
+    ids: &[StatusId],
+) -> Result<Vec<i64>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use ferrodon_model::{AccountId, PageBounds, StatusId};
 use redis::aio::ConnectionManager;
 
-use crate::sql::{self, args, Query};
+use crate::sql::{self, Query, args};
 use crate::{Db, Result};
 
 /// Ids kept per home feed, as Mastodon's `FeedManager::MAX_ITEMS`.
@@ -98,7 +98,7 @@ impl SqlFeedStore {
 fn rand_one_in(n: u32) -> bool {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    COUNTER.fetch_add(1, Ordering::Relaxed) % n == 0
+    COUNTER.fetch_add(1, Ordering::Relaxed).is_multiple_of(n)
 }
 
 #[async_trait]
@@ -378,44 +378,100 @@ mod tests {
     use crate::testing::storage_test;
 
     fn entry(id: i64) -> FeedEntry {
-        FeedEntry { status_id: StatusId(id), reblog_of_id: None }
+        FeedEntry {
+            status_id: StatusId(id),
+            reblog_of_id: None,
+        }
     }
 
     /// The behaviour every store must have: ordering, paging, reblog
     /// de-duplication, the cap and removal.
     async fn exercise(store: &dyn FeedStore, account: AccountId) {
         assert!(!store.exists(account).await.unwrap_or(true));
-        store.mark_built(account).await.unwrap_or_else(|e| panic!("{e}"));
+        store
+            .mark_built(account)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(store.exists(account).await.unwrap_or(false));
 
         // Ids that differ only beyond a double's precision must stay ordered.
         let base: i64 = 110_000_000_000_000_000;
         for i in [3, 1, 2] {
-            store.push(&[account], entry(base + i)).await.unwrap_or_else(|e| panic!("{e}"));
+            store
+                .push(&[account], entry(base + i))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         }
-        let all = store.page(account, &PageBounds::first(10)).await.unwrap_or_default();
-        assert_eq!(all, vec![StatusId(base + 3), StatusId(base + 2), StatusId(base + 1)]);
-        let below = PageBounds { max_id: Some(base + 3), ..PageBounds::first(1) };
-        assert_eq!(store.page(account, &below).await.unwrap_or_default(), vec![StatusId(base + 2)]);
-        let after = PageBounds { min_id: Some(base + 1), ..PageBounds::first(1) };
-        assert_eq!(store.page(account, &after).await.unwrap_or_default(), vec![StatusId(base + 2)]);
-        let since = PageBounds { since_id: Some(base + 1), ..PageBounds::first(1) };
-        assert_eq!(store.page(account, &since).await.unwrap_or_default(), vec![StatusId(base + 3)]);
+        let all = store
+            .page(account, &PageBounds::first(10))
+            .await
+            .unwrap_or_default();
+        assert_eq!(
+            all,
+            vec![StatusId(base + 3), StatusId(base + 2), StatusId(base + 1)]
+        );
+        let below = PageBounds {
+            max_id: Some(base + 3),
+            ..PageBounds::first(1)
+        };
+        assert_eq!(
+            store.page(account, &below).await.unwrap_or_default(),
+            vec![StatusId(base + 2)]
+        );
+        let after = PageBounds {
+            min_id: Some(base + 1),
+            ..PageBounds::first(1)
+        };
+        assert_eq!(
+            store.page(account, &after).await.unwrap_or_default(),
+            vec![StatusId(base + 2)]
+        );
+        let since = PageBounds {
+            since_id: Some(base + 1),
+            ..PageBounds::first(1)
+        };
+        assert_eq!(
+            store.page(account, &since).await.unwrap_or_default(),
+            vec![StatusId(base + 3)]
+        );
 
         // A reblog of a status already in the feed is not added again.
-        let reblog = FeedEntry { status_id: StatusId(base + 10), reblog_of_id: Some(StatusId(base + 2)) };
-        store.push(&[account], reblog).await.unwrap_or_else(|e| panic!("{e}"));
-        let page = store.page(account, &PageBounds::first(10)).await.unwrap_or_default();
+        let reblog = FeedEntry {
+            status_id: StatusId(base + 10),
+            reblog_of_id: Some(StatusId(base + 2)),
+        };
+        store
+            .push(&[account], reblog)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let page = store
+            .page(account, &PageBounds::first(10))
+            .await
+            .unwrap_or_default();
         assert!(!page.contains(&StatusId(base + 10)));
 
-        store.remove(account, &[StatusId(base + 3)]).await.unwrap_or_else(|e| panic!("{e}"));
-        store.remove_from(&[account], StatusId(base + 2)).await.unwrap_or_else(|e| panic!("{e}"));
-        let page = store.page(account, &PageBounds::first(10)).await.unwrap_or_default();
+        store
+            .remove(account, &[StatusId(base + 3)])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .remove_from(&[account], StatusId(base + 2))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let page = store
+            .page(account, &PageBounds::first(10))
+            .await
+            .unwrap_or_default();
         assert_eq!(page, vec![StatusId(base + 1)]);
 
         // Merging many entries keeps the newest HOME_FEED_MAX.
-        let many: Vec<FeedEntry> = (100..(100 + HOME_FEED_MAX as i64 + 50)).map(|i| entry(base + i)).collect();
-        store.merge(account, &many).await.unwrap_or_else(|e| panic!("{e}"));
+        let many: Vec<FeedEntry> = (100..(100 + HOME_FEED_MAX as i64 + 50))
+            .map(|i| entry(base + i))
+            .collect();
+        store
+            .merge(account, &many)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut bounds = PageBounds::first(40);
         let mut seen = Vec::new();
         loop {
@@ -424,8 +480,15 @@ mod tests {
             bounds.max_id = Some(last.0);
             seen.extend(page);
         }
-        assert!(seen.len() <= HOME_FEED_MAX + 8, "feed not trimmed: {}", seen.len());
-        assert_eq!(seen.first(), Some(&StatusId(base + 100 + HOME_FEED_MAX as i64 + 49)));
+        assert!(
+            seen.len() <= HOME_FEED_MAX + 8,
+            "feed not trimmed: {}",
+            seen.len()
+        );
+        assert_eq!(
+            seen.first(),
+            Some(&StatusId(base + 100 + HOME_FEED_MAX as i64 + 49))
+        );
     }
 
     async fn local_account(db: &Db) -> AccountId {
@@ -459,9 +522,13 @@ mod tests {
         if !ferrodon_testkit::lane_available(ferrodon_testkit::Lane::Redis) {
             return;
         }
-        let Some(url) = ferrodon_testkit::redis_url() else { return };
+        let Some(url) = ferrodon_testkit::redis_url() else {
+            return;
+        };
         let prefix = format!("{}:", ferrodon_testkit::unique_namespace());
-        let store = RedisFeedStore::connect(&url, &prefix).await.unwrap_or_else(|e| panic!("{e}"));
+        let store = RedisFeedStore::connect(&url, &prefix)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         exercise(&store, AccountId(7)).await;
     }
 }

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use ferrodon_model::{AccountId, FollowId, PageBounds};
 
-use crate::accounts::{account_columns, Account};
-use crate::sql::{self, args, placeholders, Query};
+use crate::accounts::{Account, account_columns};
+use crate::sql::{self, Query, args, placeholders};
 use crate::{Exec, Result};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -90,14 +90,26 @@ pub async fn update_options<'a>(
     sql::execute(
         ex,
         sql,
-        args![account, target, show_reblogs, notify, set_languages, languages],
+        args![
+            account,
+            target,
+            show_reblogs,
+            notify,
+            set_languages,
+            languages
+        ],
     )
     .await
     .map(|_| ())
 }
 
 /// Removes a follow or request; returns whether one existed.
-pub async fn delete<'a>(ex: impl Exec<'a>, kind: Kind, account: AccountId, target: AccountId) -> Result<bool> {
+pub async fn delete<'a>(
+    ex: impl Exec<'a>,
+    kind: Kind,
+    account: AccountId,
+    target: AccountId,
+) -> Result<bool> {
     let sql = format!(
         "DELETE FROM {} WHERE account_id = $1 AND target_account_id = $2",
         kind.table()
@@ -107,7 +119,12 @@ pub async fn delete<'a>(ex: impl Exec<'a>, kind: Kind, account: AccountId, targe
         .map(|n| n > 0)
 }
 
-pub async fn get<'a>(ex: impl Exec<'a>, kind: Kind, account: AccountId, target: AccountId) -> Result<Option<Follow>> {
+pub async fn get<'a>(
+    ex: impl Exec<'a>,
+    kind: Kind,
+    account: AccountId,
+    target: AccountId,
+) -> Result<Option<Follow>> {
     let sql = format!(
         "SELECT {FOLLOW_COLUMNS} FROM {} WHERE account_id = $1 AND target_account_id = $2",
         kind.table()
@@ -230,7 +247,12 @@ pub async fn fan_out_recipients<'a>(
 }
 
 /// Local accounts following `author` (all of them; for feed clean-up).
-pub async fn local_follower_ids<'a>(ex: impl Exec<'a>, author: AccountId, after: i64, limit: i64) -> Result<Vec<i64>> {
+pub async fn local_follower_ids<'a>(
+    ex: impl Exec<'a>,
+    author: AccountId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
     sql::fetch_column(
         ex,
         "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use ferrodon_model::JobId;
 
-use crate::sql::{self, args, Query};
+use crate::sql::{self, Query, args};
 use crate::{Db, Dialect, Exec, Result, Tx};
 
 #[derive(Debug, Clone)]
@@ -104,7 +104,13 @@ pub async fn complete<'a>(ex: impl Exec<'a>, id: JobId, worker: &str) -> Result<
 }
 
 /// Schedules another attempt at `run_at`, releasing the lease.
-pub async fn retry<'a>(ex: impl Exec<'a>, id: JobId, worker: &str, run_at: DateTime<Utc>, error: &str) -> Result<()> {
+pub async fn retry<'a>(
+    ex: impl Exec<'a>,
+    id: JobId,
+    worker: &str,
+    run_at: DateTime<Utc>,
+    error: &str,
+) -> Result<()> {
     sql::execute(
         ex,
         "UPDATE jobs SET run_at = $3, locked_until = NULL, locked_by = NULL, last_error = $4 \
@@ -128,7 +134,11 @@ pub async fn bury<'a>(ex: impl Exec<'a>, id: JobId, worker: &str, error: &str) -
 }
 
 /// Extends the leases a live worker holds.
-pub async fn extend_leases<'a>(ex: impl Exec<'a>, worker: &str, until: DateTime<Utc>) -> Result<u64> {
+pub async fn extend_leases<'a>(
+    ex: impl Exec<'a>,
+    worker: &str,
+    until: DateTime<Utc>,
+) -> Result<u64> {
     sql::execute(
         ex,
         "UPDATE jobs SET locked_until = $2 WHERE locked_by = $1 AND dead_at IS NULL",
@@ -149,7 +159,10 @@ pub async fn release_all<'a>(ex: impl Exec<'a>, worker: &str) -> Result<u64> {
 }
 
 /// Per-queue figures: (queue, waiting, running, dead).
-pub async fn stats<'a>(ex: impl Exec<'a>, now: DateTime<Utc>) -> Result<Vec<(String, i64, i64, i64)>> {
+pub async fn stats<'a>(
+    ex: impl Exec<'a>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, i64, i64, i64)>> {
     sql::fetch_all(
         ex,
         "SELECT queue, \

@@ -112,7 +112,10 @@ impl Db {
     /// Connects a pool. SQLite files (and their directory) are created when missing.
     pub async fn connect(options: &DbOptions) -> Result<Db> {
         let backend = if options.url.starts_with("sqlite:") {
-            let path = options.url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = options
+                .url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path);
             if let Some(dir) = std::path::Path::new(path).parent()
                 && !dir.as_os_str().is_empty()
@@ -173,7 +176,9 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.backend {
             Backend::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres { pool, persistent } => TxInner::Postgres(pool.begin().await?, *persistent),
+            Backend::Postgres { pool, persistent } => {
+                TxInner::Postgres(pool.begin().await?, *persistent)
+            }
         };
         Ok(Tx {
             inner,
@@ -243,7 +248,9 @@ impl Db {
 
     /// Whether the database answers (for `/health`).
     pub async fn ping(&self) -> Result<()> {
-        sql::fetch_scalar::<i64>(self, "SELECT CAST(1 AS BIGINT)", vec![]).await.map(|_| ())
+        sql::fetch_scalar::<i64>(self, "SELECT CAST(1 AS BIGINT)", vec![])
+            .await
+            .map(|_| ())
     }
 
     /// Pool figures for `/metrics`: (connections open, idle).
@@ -342,8 +349,8 @@ impl<'a> Exec<'a> for Target<'a> {
 impl<'a> Exec<'a> for &'a mut Tx {
     fn target(self) -> Target<'a> {
         match &mut self.inner {
-            TxInner::Sqlite(tx) => Target::SqliteConn(&mut **tx),
-            TxInner::Postgres(tx, persistent) => Target::PgConn(&mut **tx, *persistent),
+            TxInner::Sqlite(tx) => Target::SqliteConn(tx),
+            TxInner::Postgres(tx, persistent) => Target::PgConn(tx, *persistent),
         }
     }
 }
@@ -398,7 +405,10 @@ mod schema_tests {
             for (name, ty, notnull, pk) in rows {
                 // SQLite does not imply NOT NULL for primary keys; PostgreSQL does.
                 let nullable = !(notnull || pk > 0);
-                columns.insert(format!("{t}.{name} {} null={nullable}", normalise_type(&ty)));
+                columns.insert(format!(
+                    "{t}.{name} {} null={nullable}",
+                    normalise_type(&ty)
+                ));
             }
         }
         let indexes: Vec<(String, String, bool)> = sql::fetch_all(
@@ -460,9 +470,18 @@ mod schema_tests {
         };
         let (sqlite_cols, sqlite_idx) = sqlite_schema(&sqlite).await;
         let (pg_cols, pg_idx) = postgres_schema(&pg).await;
-        assert!(sqlite_cols.len() > 50, "introspection found too little: {sqlite_cols:?}");
-        assert!(!sqlite_cols.iter().any(|c| c.contains(" unknown ")), "{sqlite_cols:?}");
-        assert!(!pg_cols.iter().any(|c| c.contains(" unknown ")), "{pg_cols:?}");
+        assert!(
+            sqlite_cols.len() > 50,
+            "introspection found too little: {sqlite_cols:?}"
+        );
+        assert!(
+            !sqlite_cols.iter().any(|c| c.contains(" unknown ")),
+            "{sqlite_cols:?}"
+        );
+        assert!(
+            !pg_cols.iter().any(|c| c.contains(" unknown ")),
+            "{pg_cols:?}"
+        );
         let only_sqlite: Vec<_> = sqlite_cols.difference(&pg_cols).collect();
         let only_pg: Vec<_> = pg_cols.difference(&sqlite_cols).collect();
         assert!(
@@ -481,9 +500,13 @@ mod schema_tests {
     async fn migrations_report_pending_until_applied() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let url = format!("sqlite:{}", dir.path().join("p.sqlite3").display());
-        let db = Db::connect(&DbOptions { url, pool: 2, prepared_statements: true })
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::connect(&DbOptions {
+            url,
+            pool: 2,
+            prepared_statements: true,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         let pending = db.pending_migrations().await.unwrap_or_default();
         assert!(!pending.is_empty());
         db.migrate().await.unwrap_or_else(|e| panic!("{e}"));
@@ -508,15 +531,27 @@ mod schema_tests {
             .unwrap_or_else(|e| panic!("{e}"));
             let id = ferrodon_model::AccountId(42);
             let _ = accounts::get(&db, id).await;
-            let _ = statuses::public(&db, statuses::Locality::All, &ferrodon_model::PageBounds::first(20)).await;
+            let _ = statuses::public(
+                &db,
+                statuses::Locality::All,
+                &ferrodon_model::PageBounds::first(20),
+            )
+            .await;
             let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
             let _ = accounts::get(&mut tx, id).await;
-            let named: i64 = sql::fetch_scalar(&mut tx, "SELECT COUNT(*) FROM pg_prepared_statements", vec![])
-                .await
-                .unwrap_or(-1);
+            let named: i64 = sql::fetch_scalar(
+                &mut tx,
+                "SELECT COUNT(*) FROM pg_prepared_statements",
+                vec![],
+            )
+            .await
+            .unwrap_or(-1);
             tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
             if prepared {
-                assert!(named > 0, "with prepared statements on, expected named statements");
+                assert!(
+                    named > 0,
+                    "with prepared statements on, expected named statements"
+                );
             } else {
                 assert_eq!(named, 0, "PREPARED_STATEMENTS=false sent named statements");
             }

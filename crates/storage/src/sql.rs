@@ -155,7 +155,9 @@ macro_rules! dispatch {
             }
             Target::SqliteConn(c) => {
                 let $q = text;
-                bind_all!($make.persistent(true), $args).$method(&mut *c).await
+                bind_all!($make.persistent(true), $args)
+                    .$method(&mut *c)
+                    .await
             }
             Target::PgPool(p, true) => {
                 let $q = text;
@@ -170,7 +172,9 @@ macro_rules! dispatch {
                 let $q = text;
                 async {
                     let mut tx = p.begin().await?;
-                    let value = bind_all!($make.persistent(false), $args).$method(&mut *tx).await?;
+                    let value = bind_all!($make.persistent(false), $args)
+                        .$method(&mut *tx)
+                        .await?;
                     tx.commit().await?;
                     Ok::<_, sqlx::Error>(value)
                 }
@@ -178,7 +182,9 @@ macro_rules! dispatch {
             }
             Target::PgConn(c, persistent) => {
                 let $q = text;
-                bind_all!($make.persistent(persistent), $args).$method(&mut *c).await
+                bind_all!($make.persistent(persistent), $args)
+                    .$method(&mut *c)
+                    .await
             }
         }
     }};
@@ -189,7 +195,8 @@ pub(crate) trait Row:
     for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
 {
 }
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
 
 /// A single-column value readable from both backends.
 pub(crate) trait Scalar:
@@ -217,7 +224,13 @@ pub(crate) async fn fetch_all<'a, T: Row>(
     args: Vec<Arg>,
 ) -> Result<Vec<T>> {
     let sql = sql.into();
-    Ok(dispatch!(ex.target(), sql, args, |q| sqlx::query_as(q), fetch_all)?)
+    Ok(dispatch!(
+        ex.target(),
+        sql,
+        args,
+        |q| sqlx::query_as(q),
+        fetch_all
+    )?)
 }
 
 pub(crate) async fn fetch_optional<'a, T: Row>(
@@ -226,7 +239,13 @@ pub(crate) async fn fetch_optional<'a, T: Row>(
     args: Vec<Arg>,
 ) -> Result<Option<T>> {
     let sql = sql.into();
-    Ok(dispatch!(ex.target(), sql, args, |q| sqlx::query_as(q), fetch_optional)?)
+    Ok(dispatch!(
+        ex.target(),
+        sql,
+        args,
+        |q| sqlx::query_as(q),
+        fetch_optional
+    )?)
 }
 
 pub(crate) async fn fetch_one<'a, T: Row>(
@@ -235,7 +254,13 @@ pub(crate) async fn fetch_one<'a, T: Row>(
     args: Vec<Arg>,
 ) -> Result<T> {
     let sql = sql.into();
-    Ok(dispatch!(ex.target(), sql, args, |q| sqlx::query_as(q), fetch_one)?)
+    Ok(dispatch!(
+        ex.target(),
+        sql,
+        args,
+        |q| sqlx::query_as(q),
+        fetch_one
+    )?)
 }
 
 pub(crate) async fn fetch_scalar<'a, T: Scalar>(
@@ -244,7 +269,13 @@ pub(crate) async fn fetch_scalar<'a, T: Scalar>(
     args: Vec<Arg>,
 ) -> Result<T> {
     let sql = sql.into();
-    Ok(dispatch!(ex.target(), sql, args, |q| sqlx::query_scalar(q), fetch_one)?)
+    Ok(dispatch!(
+        ex.target(),
+        sql,
+        args,
+        |q| sqlx::query_scalar(q),
+        fetch_one
+    )?)
 }
 
 pub(crate) async fn fetch_optional_scalar<'a, T: Scalar>(
@@ -253,7 +284,13 @@ pub(crate) async fn fetch_optional_scalar<'a, T: Scalar>(
     args: Vec<Arg>,
 ) -> Result<Option<T>> {
     let sql = sql.into();
-    Ok(dispatch!(ex.target(), sql, args, |q| sqlx::query_scalar(q), fetch_optional)?)
+    Ok(dispatch!(
+        ex.target(),
+        sql,
+        args,
+        |q| sqlx::query_scalar(q),
+        fetch_optional
+    )?)
 }
 
 pub(crate) async fn fetch_column<'a, T: Scalar>(
@@ -262,11 +299,21 @@ pub(crate) async fn fetch_column<'a, T: Scalar>(
     args: Vec<Arg>,
 ) -> Result<Vec<T>> {
     let sql = sql.into();
-    Ok(dispatch!(ex.target(), sql, args, |q| sqlx::query_scalar(q), fetch_all)?)
+    Ok(dispatch!(
+        ex.target(),
+        sql,
+        args,
+        |q| sqlx::query_scalar(q),
+        fetch_all
+    )?)
 }
 
 /// Runs a statement; returns the number of rows it touched.
-pub(crate) async fn execute<'a>(ex: impl Exec<'a>, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<u64> {
+pub(crate) async fn execute<'a>(
+    ex: impl Exec<'a>,
+    sql: impl Into<Sql>,
+    args: Vec<Arg>,
+) -> Result<u64> {
     let sql = sql.into();
     let target = ex.target();
     let text = AssertSqlSafe(sql.0);

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use ferrodon_model::{AccountId, AppId, PageBounds, StatusId, Visibility};
 
-use crate::sql::{self, args, placeholders, Query};
+use crate::sql::{self, Query, args, placeholders};
 use crate::{Exec, Result};
 
 macro_rules! status_columns {
@@ -112,7 +112,11 @@ pub async fn insert<'a>(ex: impl Exec<'a>, s: &NewStatus) -> Result<()> {
 pub async fn get<'a>(ex: impl Exec<'a>, id: StatusId) -> Result<Option<Status>> {
     sql::fetch_optional(
         ex,
-        concat!("SELECT ", status_columns!(), " FROM statuses s WHERE s.id = $1"),
+        concat!(
+            "SELECT ",
+            status_columns!(),
+            " FROM statuses s WHERE s.id = $1"
+        ),
         args![id],
     )
     .await
@@ -206,7 +210,11 @@ pub async fn reblogged_among<'a>(
 }
 
 /// Whether `account` is mentioned in `status`.
-pub async fn is_mentioned<'a>(ex: impl Exec<'a>, status: StatusId, account: AccountId) -> Result<bool> {
+pub async fn is_mentioned<'a>(
+    ex: impl Exec<'a>,
+    status: StatusId,
+    account: AccountId,
+) -> Result<bool> {
     sql::fetch_optional_scalar::<i64>(
         ex,
         "SELECT CAST(1 AS BIGINT) FROM mentions WHERE status_id = $1 AND account_id = $2",
@@ -279,7 +287,11 @@ fn push_audience(q: &mut Query, audience: Audience) {
     }
 }
 
-async fn fetch_page<'a>(ex: impl Exec<'a>, mut q: Query, bounds: &PageBounds) -> Result<Vec<Status>> {
+async fn fetch_page<'a>(
+    ex: impl Exec<'a>,
+    mut q: Query,
+    bounds: &PageBounds,
+) -> Result<Vec<Status>> {
     q.page("s.id", bounds);
     let mut rows: Vec<Status> = sql::fetch_all(ex, q.sql, q.args).await?;
     if bounds.ascending() {
@@ -303,7 +315,11 @@ pub async fn by_account<'a>(
     options: AccountTimeline,
     bounds: &PageBounds,
 ) -> Result<Vec<Status>> {
-    let mut q = Query::new(concat!("SELECT ", status_columns!(), " FROM statuses s WHERE "));
+    let mut q = Query::new(concat!(
+        "SELECT ",
+        status_columns!(),
+        " FROM statuses s WHERE "
+    ));
     let p = q.bind(account);
     q.push(&format!("s.account_id = {p}"));
     push_audience(&mut q, audience);
@@ -334,7 +350,11 @@ fn push_locality(q: &mut Query, locality: Locality) {
 }
 
 /// The public timeline: public, original (no reblogs), not replies to others.
-pub async fn public<'a>(ex: impl Exec<'a>, locality: Locality, bounds: &PageBounds) -> Result<Vec<Status>> {
+pub async fn public<'a>(
+    ex: impl Exec<'a>,
+    locality: Locality,
+    bounds: &PageBounds,
+) -> Result<Vec<Status>> {
     let mut q = Query::new(concat!(
         "SELECT ",
         status_columns!(),
@@ -368,7 +388,11 @@ pub async fn by_tag<'a>(
 /// in `account`'s feed (own statuses, followed accounts' statuses and
 /// reblogs, replies only among followed accounts, direct statuses that
 /// mention `account`). Used to rebuild a missing feed and to page past its end.
-pub async fn home<'a>(ex: impl Exec<'a>, account: AccountId, bounds: &PageBounds) -> Result<Vec<(i64, Option<i64>)>> {
+pub async fn home<'a>(
+    ex: impl Exec<'a>,
+    account: AccountId,
+    bounds: &PageBounds,
+) -> Result<Vec<(i64, Option<i64>)>> {
     let mut q = Query::new("SELECT s.id, s.reblog_of_id FROM statuses s WHERE ");
     let me = q.bind(account);
     q.push(&format!(

@@ -28,7 +28,12 @@ pub async fn find<'a>(ex: impl Exec<'a>, name: &str) -> Result<Option<Tag>> {
 }
 
 /// The tag with this normalised name, created if new.
-pub async fn find_or_create(tx: &mut Tx, ids: &IdGenerator, name: &str, display: &str) -> Result<Tag> {
+pub async fn find_or_create(
+    tx: &mut Tx,
+    ids: &IdGenerator,
+    name: &str,
+    display: &str,
+) -> Result<Tag> {
     sql::execute(
         &mut *tx,
         "INSERT INTO tags (id, name, display_name, created_at) VALUES ($1, $2, $3, $4) \

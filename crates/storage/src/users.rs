@@ -150,7 +150,14 @@ pub async fn update_posting_defaults<'a>(
          default_sensitive = COALESCE($3, default_sensitive), \
          default_language = CASE WHEN $4 THEN $5 ELSE default_language END, updated_at = $6 \
          WHERE id = $1",
-        args![id, d.privacy.clone(), d.sensitive, set_language, language, crate::now()],
+        args![
+            id,
+            d.privacy.clone(),
+            d.sensitive,
+            set_language,
+            language,
+            crate::now()
+        ],
     )
     .await
     .map(|_| ())

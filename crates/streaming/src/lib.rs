@@ -6,8 +6,8 @@
 //! `OK` as Mastodon's streaming server does, so the role can be deployed,
 //! health-checked and stopped like the others.
 
-use axum::routing::get;
 use axum::Router;
+use axum::routing::get;
 
 /// `GET /api/v1/streaming/health`.
 async fn health() -> &'static str {

@@ -16,7 +16,7 @@ mod server;
 
 use std::path::PathBuf;
 
-pub use server::{start, ServerOptions, TestServer};
+pub use server::{ServerOptions, TestServer, start};
 
 /// One storage setup the suite runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +80,10 @@ pub fn lane_available(lane: Lane) -> bool {
     match missing {
         None => true,
         Some(var) if require_all() => {
-            panic!("lane {} required (FERRODON_TEST_REQUIRE_ALL=1) but {var} is not set", lane.name())
+            panic!(
+                "lane {} required (FERRODON_TEST_REQUIRE_ALL=1) but {var} is not set",
+                lane.name()
+            )
         }
         Some(var) => {
             eprintln!("skipping lane {}: {var} is not set", lane.name());
@@ -125,7 +128,8 @@ impl TestDatabase {
                     .expect("create test database");
                 let direct_url = with_database(&admin, &name);
                 let (url, prepared_statements) = if lane == Lane::PgBouncer {
-                    let bouncer = env("FERRODON_TEST_PGBOUNCER_URL").expect("checked by lane_available");
+                    let bouncer =
+                        env("FERRODON_TEST_PGBOUNCER_URL").expect("checked by lane_available");
                     (with_database(&bouncer, &name), false)
                 } else {
                     (direct_url.clone(), true)
@@ -140,18 +144,21 @@ impl TestDatabase {
             }
         }
     }
-
 }
 
 impl Drop for TestDatabase {
     /// Drops a PostgreSQL test database, also when the test failed (SQLite
     /// files go with their temporary directory).
     fn drop(&mut self) {
-        let (Some(name), Some(admin)) = (self.pg_name.take(), env("FERRODON_TEST_DATABASE_URL")) else {
+        let (Some(name), Some(admin)) = (self.pg_name.take(), env("FERRODON_TEST_DATABASE_URL"))
+        else {
             return;
         };
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
@@ -216,13 +223,21 @@ macro_rules! lane_test {
                 body(lane).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { run($crate::Lane::Sqlite).await }
+            async fn sqlite() {
+                run($crate::Lane::Sqlite).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { run($crate::Lane::Postgres).await }
+            async fn postgres() {
+                run($crate::Lane::Postgres).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn pgbouncer() { run($crate::Lane::PgBouncer).await }
+            async fn pgbouncer() {
+                run($crate::Lane::PgBouncer).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn redis() { run($crate::Lane::Redis).await }
+            async fn redis() {
+                run($crate::Lane::Redis).await
+            }
         }
     };
 }

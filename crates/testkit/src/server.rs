@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use crate::{Lane, TestDatabase};
@@ -58,14 +58,30 @@ impl TestServer {
         let db = TestDatabase::create(options.lane).await;
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut instance_env: Vec<(String, String)> = vec![
-            ("FERRODON_DATA_DIR".into(), data_dir.path().display().to_string()),
+            (
+                "FERRODON_DATA_DIR".into(),
+                data_dir.path().display().to_string(),
+            ),
             ("DATABASE_URL".into(), db.url.clone()),
             ("DATABASE_DIRECT_URL".into(), db.direct_url.clone()),
-            ("PREPARED_STATEMENTS".into(), db.prepared_statements.to_string()),
-            ("SECRET_KEY_BASE".into(), format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())),
+            (
+                "PREPARED_STATEMENTS".into(),
+                db.prepared_statements.to_string(),
+            ),
+            (
+                "SECRET_KEY_BASE".into(),
+                format!(
+                    "{:032x}{:032x}",
+                    rand::random::<u128>(),
+                    rand::random::<u128>()
+                ),
+            ),
         ];
         if options.lane == Lane::Redis {
-            instance_env.push(("REDIS_URL".into(), crate::redis_url().expect("lane checked")));
+            instance_env.push((
+                "REDIS_URL".into(),
+                crate::redis_url().expect("lane checked"),
+            ));
             instance_env.push(("REDIS_NAMESPACE".into(), crate::unique_namespace()));
         }
         let mut env = instance_env.clone();
@@ -97,7 +113,11 @@ impl TestServer {
     pub fn command(&self, args: &[&str]) -> (i32, String, String) {
         let out = Command::new(&self.bin)
             .args(args)
-            .envs(self.instance_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(
+                self.instance_env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
             .env("FERRODON_LOG_FORMAT", "text")
             .env("FERRODON_LOG", "warn")
             .output()
@@ -168,8 +188,14 @@ pub fn start(
     let logs = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = mpsc::channel::<String>();
     for stream in [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
     ]
     .into_iter()
     .flatten()

@@ -1,9 +1,9 @@
 //! `/api/v1/accounts`.
 
+use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
-use axum::Json;
-use ferrodon_model::{scope, AccountId};
+use ferrodon_model::{AccountId, scope};
 use ferrodon_service::accounts::{CredentialsUpdate, FollowOptions, SignUp};
 use ferrodon_service::timelines::AccountStatusesOptions;
 use ferrodon_storage::follows::Direction;
@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::timelines::statuses_page;
-use super::{link_header, path_id, with_link, Paging};
+use super::{Paging, link_header, path_id, with_link};
 use crate::auth::Auth;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
-use crate::params::{de, Params};
+use crate::params::{Params, de};
 use crate::{AppState, ClientIp};
 
 #[derive(Debug, Deserialize)]
@@ -61,10 +61,16 @@ pub async fn create(
 }
 
 /// `GET /api/v1/accounts/verify_credentials`.
-pub async fn verify_credentials(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn verify_credentials(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("profile"), scope!("read:accounts")])?;
     let view = state.services.credential_account(user.account_id).await?;
-    Ok(Json(entities::credential_account(state.services.instance(), &view)))
+    Ok(Json(entities::credential_account(
+        state.services.instance(),
+        &view,
+    )))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,12 +92,18 @@ pub struct FieldParam {
 }
 
 /// `fields_attributes` as an array or as an object keyed by index.
-fn fields_attributes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<(String, String)>>, D::Error> {
+fn fields_attributes<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<(String, String)>>, D::Error> {
     use serde::de::Error;
     let value = Value::deserialize(d)?;
     let mut items: Vec<(String, Value)> = match value {
         Value::Null => return Ok(None),
-        Value::Array(list) => list.into_iter().enumerate().map(|(i, v)| (format!("{i:08}"), v)).collect(),
+        Value::Array(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{i:08}"), v))
+            .collect(),
         Value::Object(map) => map
             .into_iter()
             .map(|(k, v)| (format!("{:08}", k.parse::<u32>().unwrap_or(u32::MAX)), v))
@@ -156,14 +168,24 @@ pub async fn update_credentials(
             },
         )
         .await?;
-    Ok(Json(entities::credential_account(state.services.instance(), &view)))
+    Ok(Json(entities::credential_account(
+        state.services.instance(),
+        &view,
+    )))
 }
 
 /// `GET /api/v1/accounts/:id`.
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     auth.viewer(&[scope!("read:accounts")])?;
     let account = state.services.account(path_id(&id)?).await?;
-    Ok(Json(serde_json::to_value(entities::account(state.services.instance(), &account)).unwrap_or_default()))
+    Ok(Json(
+        serde_json::to_value(entities::account(state.services.instance(), &account))
+            .unwrap_or_default(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,14 +195,20 @@ pub struct LookupParams {
 }
 
 /// `GET /api/v1/accounts/lookup?acct=…`.
-pub async fn lookup(State(state): State<AppState>, auth: Auth, Params(p): Params<LookupParams>) -> ApiResult<Json<Value>> {
+pub async fn lookup(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<LookupParams>,
+) -> ApiResult<Json<Value>> {
     auth.viewer(&[scope!("read:accounts")])?;
-    let acct = p
-        .acct
-        .filter(|a| !a.trim().is_empty())
-        .ok_or_else(|| ApiError::BadRequest("param is missing or the value is empty: acct".into()))?;
+    let acct = p.acct.filter(|a| !a.trim().is_empty()).ok_or_else(|| {
+        ApiError::BadRequest("param is missing or the value is empty: acct".into())
+    })?;
     let account = state.services.lookup(&acct).await?;
-    Ok(Json(serde_json::to_value(entities::account(state.services.instance(), &account)).unwrap_or_default()))
+    Ok(Json(
+        serde_json::to_value(entities::account(state.services.instance(), &account))
+            .unwrap_or_default(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,7 +233,9 @@ pub async fn statuses(
     auth: Auth,
     Params(p): Params<StatusesParams>,
 ) -> ApiResult<Response> {
-    let viewer = auth.viewer(&[scope!("read:statuses")])?.map(|u| u.account_id);
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
     let views = state
         .services
         .account_statuses(
@@ -223,7 +253,13 @@ pub async fn statuses(
     Ok(statuses_page(
         &state,
         &uri,
-        &["limit", "only_media", "exclude_replies", "exclude_reblogs", "pinned"],
+        &[
+            "limit",
+            "only_media",
+            "exclude_replies",
+            "exclude_reblogs",
+            "pinned",
+        ],
         &views,
     ))
 }
@@ -236,7 +272,9 @@ async fn follow_list(
     paging: Paging,
     direction: Direction,
 ) -> ApiResult<Response> {
-    let viewer = auth.viewer(&[scope!("read:accounts")])?.map(|u| u.account_id);
+    let viewer = auth
+        .viewer(&[scope!("read:accounts")])?
+        .map(|u| u.account_id);
     let bounds = paging.bounds(40, 80);
     let page = state
         .services
@@ -249,8 +287,16 @@ async fn follow_list(
             .map(|a| serde_json::to_value(entities::account(i, a)).unwrap_or_default())
             .collect(),
     );
-    let next = page.next_max_id.filter(|_| page.items.len() == bounds.limit as usize);
-    let link = link_header(&i.base_url, &uri, &["limit"], next, page.prev_min_id.map(|p| ("since_id", p)));
+    let next = page
+        .next_max_id
+        .filter(|_| page.items.len() == bounds.limit as usize);
+    let link = link_header(
+        &i.base_url,
+        &uri,
+        &["limit"],
+        next,
+        page.prev_min_id.map(|p| ("since_id", p)),
+    );
     Ok(with_link(body, link))
 }
 
@@ -299,10 +345,17 @@ pub async fn follow(
         Some(Value::Array(items)) => Some(
             items
                 .into_iter()
-                .filter_map(|v| v.as_str().and_then(ferrodon_service::statuses::normalize_language))
+                .filter_map(|v| {
+                    v.as_str()
+                        .and_then(ferrodon_service::statuses::normalize_language)
+                })
                 .collect(),
         ),
-        Some(Value::String(s)) => Some(ferrodon_service::statuses::normalize_language(&s).into_iter().collect()),
+        Some(Value::String(s)) => Some(
+            ferrodon_service::statuses::normalize_language(&s)
+                .into_iter()
+                .collect(),
+        ),
         Some(_) => return Err(ApiError::BadRequest("Invalid value for `languages`".into())),
     };
     let target: AccountId = path_id(&id)?;
@@ -322,9 +375,16 @@ pub async fn follow(
 }
 
 /// `POST /api/v1/accounts/:id/unfollow`.
-pub async fn unfollow(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn unfollow(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:follows")])?;
-    let rel = state.services.unfollow(user.account_id, path_id(&id)?).await?;
+    let rel = state
+        .services
+        .unfollow(user.account_id, path_id(&id)?)
+        .await?;
     Ok(Json(entities::relationship(&rel)))
 }
 
@@ -350,6 +410,11 @@ pub async fn relationships(
         }
     }
     let found = state.services.existing_accounts(&ids).await?;
-    let rels = state.services.relationships(user.account_id, &found).await?;
-    Ok(Json(Value::Array(rels.iter().map(entities::relationship).collect())))
+    let rels = state
+        .services
+        .relationships(user.account_id, &found)
+        .await?;
+    Ok(Json(Value::Array(
+        rels.iter().map(entities::relationship).collect(),
+    )))
 }

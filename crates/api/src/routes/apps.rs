@@ -1,16 +1,16 @@
 //! `/api/v1/apps`.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use ferrodon_service::auth::NewApp;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
 use crate::error::ApiResult;
-use crate::params::{de, Params};
-use crate::AppState;
+use crate::params::{Params, de};
 
 #[derive(Debug, Deserialize)]
 pub struct CreateApp {
@@ -25,7 +25,10 @@ pub struct CreateApp {
 }
 
 /// `POST /api/v1/apps`: no token needed.
-pub async fn create(State(state): State<AppState>, Params(p): Params<CreateApp>) -> ApiResult<Json<Value>> {
+pub async fn create(
+    State(state): State<AppState>,
+    Params(p): Params<CreateApp>,
+) -> ApiResult<Json<Value>> {
     let app = state
         .services
         .create_app(NewApp {
@@ -39,7 +42,10 @@ pub async fn create(State(state): State<AppState>, Params(p): Params<CreateApp>)
 }
 
 /// `GET /api/v1/apps/verify_credentials`: any valid token.
-pub async fn verify_credentials(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn verify_credentials(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     let principal = auth.token(&[])?;
     let app = state.services.app(principal.app_id).await?;
     Ok(Json(entities::application(&app, false)))

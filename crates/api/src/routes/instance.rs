@@ -1,18 +1,18 @@
 //! The instance entities, custom emojis, WebFinger, default images and health.
 
-use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use ferrodon_config::RegistrationMode;
 use ferrodon_service::ServiceError;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
+use crate::AppState;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
-use crate::params::{de, Params};
-use crate::AppState;
+use crate::params::{Params, de};
 
 /// The Mastodon API version we follow, and our own.
 pub fn version() -> String {
@@ -133,7 +133,9 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 /// `GET /api/v1/custom_emojis`.
 pub async fn custom_emojis(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let emojis = state.services.custom_emojis().await?;
-    Ok(Json(Value::Array(emojis.iter().map(entities::custom_emoji).collect())))
+    Ok(Json(Value::Array(
+        emojis.iter().map(entities::custom_emoji).collect(),
+    )))
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,11 +146,13 @@ pub struct WebfingerParams {
 
 /// `GET /.well-known/webfinger?resource=acct:user@domain`: local accounts
 /// only; a suspended account is gone (410), as Mastodon answers.
-pub async fn webfinger(State(state): State<AppState>, Params(p): Params<WebfingerParams>) -> ApiResult<Response> {
-    let resource = p
-        .resource
-        .filter(|r| !r.trim().is_empty())
-        .ok_or_else(|| ApiError::BadRequest("param is missing or the value is empty: resource".into()))?;
+pub async fn webfinger(
+    State(state): State<AppState>,
+    Params(p): Params<WebfingerParams>,
+) -> ApiResult<Response> {
+    let resource = p.resource.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
+        ApiError::BadRequest("param is missing or the value is empty: resource".into())
+    })?;
     let i = state.services.instance();
     let username = if let Some(acct) = resource.strip_prefix("acct:") {
         match acct.trim_start_matches('@').split_once('@') {
@@ -177,8 +181,10 @@ pub async fn webfinger(State(state): State<AppState>, Params(p): Params<Webfinge
         ],
     });
     let mut res = Json(body).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jrd+json; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jrd+json; charset=utf-8"),
+    );
     Ok(res)
 }
 

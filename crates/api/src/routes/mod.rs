@@ -8,7 +8,7 @@ pub mod oauth;
 pub mod statuses;
 pub mod timelines;
 
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use ferrodon_model::PageBounds;
 use serde::Deserialize;
@@ -22,7 +22,9 @@ pub fn path_id<T: From<i64>>(raw: &str) -> Result<T, ApiError> {
         .ok()
         .filter(|v| *v > 0)
         .map(T::from)
-        .ok_or(ApiError::Service(ferrodon_service::ServiceError::not_found()))
+        .ok_or(ApiError::Service(
+            ferrodon_service::ServiceError::not_found(),
+        ))
 }
 
 /// `max_id`, `since_id`, `min_id`, `limit`, read leniently (empty values are ignored).
@@ -40,7 +42,14 @@ pub struct Paging {
 
 impl Paging {
     pub fn bounds(&self, default: u32, max: u32) -> PageBounds {
-        PageBounds::new(self.max_id, self.since_id, self.min_id, self.limit, default, max)
+        PageBounds::new(
+            self.max_id,
+            self.since_id,
+            self.min_id,
+            self.limit,
+            default,
+            max,
+        )
     }
 }
 
@@ -54,10 +63,11 @@ pub fn link_header(
     next_max_id: Option<i64>,
     prev: Option<(&str, i64)>,
 ) -> Option<HeaderValue> {
-    let kept: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .filter(|(k, v)| keep.contains(&k.as_ref()) && !v.is_empty())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let kept: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, v)| keep.contains(&k.as_ref()) && !v.is_empty())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     let make = |cursor: (&str, i64)| {
         let mut pairs = kept.clone();
         pairs.push((cursor.0.to_owned(), cursor.1.to_string()));

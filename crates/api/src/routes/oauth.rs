@@ -1,22 +1,22 @@
 //! OAuth 2 endpoints: the sign-in and consent page, token, revoke, and the
 //! authorization server metadata.
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use ferrodon_model::scope::ALL_SCOPES;
+use ferrodon_service::ServiceError;
 use ferrodon_service::auth::{AuthorizeOutcome, AuthorizeRequest, TokenRequest};
 use ferrodon_service::text::escape;
-use ferrodon_service::ServiceError;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
+use crate::AppState;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
-use crate::params::{de, Params};
-use crate::AppState;
+use crate::params::{Params, de};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AuthorizeParams {
@@ -71,9 +71,12 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let mut res = (status, Html(page(title, body))).into_response();
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' *"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' *",
+        ),
     );
-    res.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res.headers_mut()
+        .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
 
@@ -81,19 +84,35 @@ fn error_page(message: &str) -> Response {
     html(
         StatusCode::BAD_REQUEST,
         "Authorization error",
-        &format!("<h1>Authorization error</h1><p class=\"error\">{}</p>", escape(message)),
+        &format!(
+            "<h1>Authorization error</h1><p class=\"error\">{}</p>",
+            escape(message)
+        ),
     )
 }
 
 fn hidden(name: &str, value: Option<&str>) -> String {
     value
-        .map(|v| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(v)))
+        .map(|v| {
+            format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                escape(v)
+            )
+        })
         .unwrap_or_default()
 }
 
 /// The sign-in and consent form.
-fn form(state: &AppState, req: &AuthorizeRequest, app_name: &str, scopes: &str, error: Option<&str>) -> Response {
-    let token = state.services.authorize_form_token(req, ferrodon_storage::now());
+fn form(
+    state: &AppState,
+    req: &AuthorizeRequest,
+    app_name: &str,
+    scopes: &str,
+    error: Option<&str>,
+) -> Response {
+    let token = state
+        .services
+        .authorize_form_token(req, ferrodon_storage::now());
     let error_html = error
         .map(|e| format!("<p class=\"error\">{}</p>", escape(e)))
         .unwrap_or_default();
@@ -104,7 +123,10 @@ fn form(state: &AppState, req: &AuthorizeRequest, app_name: &str, scopes: &str, 
         hidden("scope", req.scope.as_deref()),
         hidden("state", req.state.as_deref()),
         hidden("code_challenge", req.code_challenge.as_deref()),
-        hidden("code_challenge_method", req.code_challenge_method.as_deref()),
+        hidden(
+            "code_challenge_method",
+            req.code_challenge_method.as_deref(),
+        ),
         hidden("csrf", Some(&token)),
     ]
     .concat();
@@ -119,7 +141,11 @@ fn form(state: &AppState, req: &AuthorizeRequest, app_name: &str, scopes: &str, 
         app = escape(app_name),
         scopes = escape(scopes),
     );
-    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
     html(status, "Authorize", &body)
 }
 
@@ -138,10 +164,19 @@ fn redirect_error(redirect_uri: &str, kind: &str, state: Option<&str>) -> Respon
 }
 
 /// `GET /oauth/authorize`.
-pub async fn authorize_form(State(state): State<AppState>, Params(p): Params<AuthorizeParams>) -> Response {
+pub async fn authorize_form(
+    State(state): State<AppState>,
+    Params(p): Params<AuthorizeParams>,
+) -> Response {
     let req = p.request();
     match state.services.validate_authorize(&req).await {
-        Ok(valid) => form(&state, &req, &valid.app.name, &valid.scopes.to_string(), None),
+        Ok(valid) => form(
+            &state,
+            &req,
+            &valid.app.name,
+            &valid.scopes.to_string(),
+            None,
+        ),
         Err(ServiceError::OAuth(kind))
             if matches!(
                 kind,
@@ -157,7 +192,10 @@ pub async fn authorize_form(State(state): State<AppState>, Params(p): Params<Aut
 }
 
 /// `POST /oauth/authorize`: signs in, then redirects with a code or shows it.
-pub async fn authorize(State(state): State<AppState>, Params(p): Params<AuthorizeParams>) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    Params(p): Params<AuthorizeParams>,
+) -> Response {
     let req = p.request();
     let outcome = state
         .services
@@ -180,13 +218,25 @@ pub async fn authorize(State(state): State<AppState>, Params(p): Params<Authoriz
         ),
         Err(ServiceError::Unauthorized(m)) | Err(ServiceError::NotFound(m)) => {
             match state.services.validate_authorize(&req).await {
-                Ok(valid) => form(&state, &req, &valid.app.name, &valid.scopes.to_string(), Some(m)),
+                Ok(valid) => form(
+                    &state,
+                    &req,
+                    &valid.app.name,
+                    &valid.scopes.to_string(),
+                    Some(m),
+                ),
                 Err(e) => error_page(&e.to_string()),
             }
         }
         Err(ServiceError::Forbidden(m)) => match state.services.validate_authorize(&req).await {
             Ok(valid) => {
-                let mut res = form(&state, &req, &valid.app.name, &valid.scopes.to_string(), Some(&m));
+                let mut res = form(
+                    &state,
+                    &req,
+                    &valid.app.name,
+                    &valid.scopes.to_string(),
+                    Some(&m),
+                );
                 *res.status_mut() = StatusCode::FORBIDDEN;
                 res
             }
@@ -233,7 +283,9 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     let decode = |s: &str| {
@@ -246,13 +298,19 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 fn no_store(mut res: Response) -> Response {
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
 /// `POST /oauth/token`.
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, Params(p): Params<TokenParams>) -> ApiResult<Response> {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(p): Params<TokenParams>,
+) -> ApiResult<Response> {
     let (client_id, client_secret) = match basic_auth(&headers) {
         Some((id, secret)) => (Some(id), Some(secret)),
         None => (p.client_id, p.client_secret),
@@ -275,14 +333,18 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, Params(p):
 }
 
 /// `POST /oauth/revoke`.
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, Params(p): Params<TokenParams>) -> ApiResult<Json<Value>> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(p): Params<TokenParams>,
+) -> ApiResult<Json<Value>> {
     let (client_id, client_secret) = match basic_auth(&headers) {
         Some((id, secret)) => (Some(id), Some(secret)),
         None => (p.client_id, p.client_secret),
     };
-    let token = p
-        .token
-        .ok_or_else(|| ApiError::BadRequest("param is missing or the value is empty: token".into()))?;
+    let token = p.token.ok_or_else(|| {
+        ApiError::BadRequest("param is missing or the value is empty: token".into())
+    })?;
     state
         .services
         .revoke(client_id.as_deref(), client_secret.as_deref(), &token)

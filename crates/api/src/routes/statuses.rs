@@ -1,19 +1,19 @@
 //! `/api/v1/statuses`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::Json;
-use ferrodon_model::{scope, StatusId};
+use ferrodon_model::{StatusId, scope};
 use ferrodon_service::statuses::NewPost;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::path_id;
+use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
-use crate::params::{de, Params};
-use crate::AppState;
+use crate::params::{Params, de};
 
 #[derive(Debug, Deserialize)]
 pub struct CreateStatus {
@@ -47,13 +47,19 @@ pub async fn create(
     let user = auth.user(&[scope!("write:statuses")])?;
     // Not silently dropped: posting without them would publish something else.
     if !p.media_ids.is_empty() {
-        return Err(ApiError::Unprocessable("Media attachments are not supported yet".into()));
+        return Err(ApiError::Unprocessable(
+            "Media attachments are not supported yet".into(),
+        ));
     }
     if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::Unprocessable("Polls are not supported yet".into()));
+        return Err(ApiError::Unprocessable(
+            "Polls are not supported yet".into(),
+        ));
     }
     if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::Unprocessable("Scheduled statuses are not supported yet".into()));
+        return Err(ApiError::Unprocessable(
+            "Scheduled statuses are not supported yet".into(),
+        ));
     }
     let principal = auth.token(&[])?;
     let view = state
@@ -79,22 +85,41 @@ pub async fn create(
 }
 
 /// `GET /api/v1/statuses/:id`.
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
-    let viewer = auth.viewer(&[scope!("read:statuses")])?.map(|u| u.account_id);
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
     let view = state.services.status(viewer, path_id(&id)?).await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
 /// `DELETE /api/v1/statuses/:id`.
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:statuses")])?;
-    let view = state.services.delete_status(user.account_id, path_id(&id)?).await?;
+    let view = state
+        .services
+        .delete_status(user.account_id, path_id(&id)?)
+        .await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
 /// `GET /api/v1/statuses/:id/context`.
-pub async fn context(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
-    let viewer = auth.viewer(&[scope!("read:statuses")])?.map(|u| u.account_id);
+pub async fn context(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
     let (ancestors, descendants) = state.services.context(viewer, path_id(&id)?).await?;
     let i = state.services.instance();
     Ok(Json(json!({
@@ -103,15 +128,29 @@ pub async fn context(State(state): State<AppState>, Path(id): Path<String>, auth
     })))
 }
 
-pub async fn favourite(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn favourite(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:favourites")])?;
-    let view = state.services.favourite(user.account_id, path_id(&id)?).await?;
+    let view = state
+        .services
+        .favourite(user.account_id, path_id(&id)?)
+        .await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
-pub async fn unfavourite(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn unfavourite(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:favourites")])?;
-    let view = state.services.unfavourite(user.account_id, path_id(&id)?).await?;
+    let view = state
+        .services
+        .unfavourite(user.account_id, path_id(&id)?)
+        .await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
@@ -128,12 +167,22 @@ pub async fn reblog(
     Params(p): Params<ReblogParams>,
 ) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:statuses")])?;
-    let view = state.services.reblog(user.account_id, path_id(&id)?, p.visibility).await?;
+    let view = state
+        .services
+        .reblog(user.account_id, path_id(&id)?, p.visibility)
+        .await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
-pub async fn unreblog(State(state): State<AppState>, Path(id): Path<String>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn unreblog(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:statuses")])?;
-    let view = state.services.unreblog(user.account_id, path_id(&id)?).await?;
+    let view = state
+        .services
+        .unreblog(user.account_id, path_id(&id)?)
+        .await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }

@@ -8,12 +8,12 @@ use ferrodon_storage::statuses::Locality;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{link_header, with_link, Paging};
+use super::{Paging, link_header, with_link};
+use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
 use crate::error::ApiResult;
-use crate::params::{de, Params};
-use crate::AppState;
+use crate::params::{Params, de};
 
 #[derive(Debug, Deserialize)]
 pub struct TimelineParams {
@@ -38,7 +38,12 @@ impl TimelineParams {
 }
 
 /// A page of statuses with Mastodon's `Link` header (`next` by `max_id`, `prev` by `min_id`).
-pub(crate) fn statuses_page(state: &AppState, uri: &axum::http::Uri, keep: &[&str], views: &[StatusView]) -> Response {
+pub(crate) fn statuses_page(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    keep: &[&str],
+    views: &[StatusView],
+) -> Response {
     let i = state.services.instance();
     let body = Value::Array(views.iter().map(|v| entities::status(i, v)).collect());
     let link = link_header(
@@ -73,12 +78,24 @@ pub async fn public(
     auth: Auth,
     Params(p): Params<TimelineParams>,
 ) -> ApiResult<Response> {
-    let viewer = auth.viewer(&[scope!("read:statuses")])?.map(|u| u.account_id);
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
     let views = state
         .services
-        .public_timeline(viewer, p.locality(), p.only_media.unwrap_or(false), &p.paging.bounds(20, 40))
+        .public_timeline(
+            viewer,
+            p.locality(),
+            p.only_media.unwrap_or(false),
+            &p.paging.bounds(20, 40),
+        )
         .await?;
-    Ok(statuses_page(&state, &uri, &["limit", "local", "remote", "only_media"], &views))
+    Ok(statuses_page(
+        &state,
+        &uri,
+        &["limit", "local", "remote", "only_media"],
+        &views,
+    ))
 }
 
 /// `GET /api/v1/timelines/tag/:hashtag`.
@@ -89,10 +106,23 @@ pub async fn tag(
     auth: Auth,
     Params(p): Params<TimelineParams>,
 ) -> ApiResult<Response> {
-    let viewer = auth.viewer(&[scope!("read:statuses")])?.map(|u| u.account_id);
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
     let views = state
         .services
-        .tag_timeline(viewer, &name, p.locality(), p.only_media.unwrap_or(false), &p.paging.bounds(20, 40))
+        .tag_timeline(
+            viewer,
+            &name,
+            p.locality(),
+            p.only_media.unwrap_or(false),
+            &p.paging.bounds(20, 40),
+        )
         .await?;
-    Ok(statuses_page(&state, &uri, &["limit", "local", "remote", "only_media"], &views))
+    Ok(statuses_page(
+        &state,
+        &uri,
+        &["limit", "local", "remote", "only_media"],
+        &views,
+    ))
 }
