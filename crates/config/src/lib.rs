@@ -915,3 +915,18 @@ mod tests {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod readme_tests {
+    /// The README's configuration table lists every setting and variable.
+    #[test]
+    fn readme_documents_every_setting() {
+        let readme = include_str!("../../../README.md");
+        for s in super::SETTINGS {
+            assert!(readme.contains(&format!("`{}`", s.key)), "README lacks {}", s.key);
+            for env in s.env {
+                assert!(readme.contains(&format!("`{env}`")), "README lacks {env}");
+            }
+        }
+    }
+}
