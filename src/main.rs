@@ -114,7 +114,11 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    roles::init_logging(&config);
+    let long_running = matches!(
+        cli.command,
+        Command::Serve | Command::Web | Command::Streaming | Command::Worker { .. }
+    );
+    roles::init_logging(&config, !long_running);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

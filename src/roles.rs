@@ -36,11 +36,20 @@ pub enum RoleError {
 
 type Result<T> = std::result::Result<T, RoleError>;
 
-/// JSON (default) or text log lines on stdout, filtered by `log.level`.
-pub fn init_logging(config: &Config) {
+/// JSON (default) or text log lines, filtered by `log.level`: on stdout for
+/// the long-running roles, on stderr for one-shot commands (whose stdout is
+/// their answer, e.g. the id `admin accounts create` prints).
+pub fn init_logging(config: &Config, to_stderr: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let writer = if to_stderr {
+        tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
+    } else {
+        tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout)
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     let _ = match config.log_format {
         LogFormat::Json => builder
             .json()

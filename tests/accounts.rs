@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use ferrodon_testkit::{lane_test, Lane, ServerOptions, TestServer};
-use serde_json::{json, Value};
+use ferrodon_testkit::{Lane, ServerOptions, TestServer, lane_test};
+use serde_json::{Value, json};
 
 /// An app token fit for `POST /api/v1/accounts`, as Mastodon.py gets one.
 async fn sign_up_client(api: &Api) -> (App, Api) {
@@ -29,6 +29,17 @@ fn sign_up_form<'a>(app: &'a App, username: &'a str, email: &'a str) -> Vec<(&'a
     ]
 }
 
+/// (what, username, email, password, agreement, field in error, error code)
+type SignUpCase<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+);
+
 /// Asserts a sign-up validation failure with `code` on `field`.
 #[track_caller]
 fn assert_detail(resp: &Resp, field: &str, code: &str) {
@@ -43,7 +54,9 @@ fn assert_detail(resp: &Resp, field: &str, code: &str) {
         .as_array()
         .unwrap_or_else(|| panic!("no details.{field}: {}", resp.describe()));
     assert!(
-        entries.iter().any(|e| e["error"] == code && e["description"].is_string()),
+        entries
+            .iter()
+            .any(|e| e["error"] == code && e["description"].is_string()),
         "expected {code} on {field}: {}",
         resp.describe()
     );
@@ -56,7 +69,10 @@ lane_test!(sign_up_open, |lane: Lane| async move {
 
     // Form-encoded, as Mastodon.py does it.
     let resp = client
-        .post("/api/v1/accounts", &sign_up_form(&app, "alice", "alice@example.com"))
+        .post(
+            "/api/v1/accounts",
+            &sign_up_form(&app, "alice", "alice@example.com"),
+        )
         .await;
     let v = resp.ok_json();
     assert_keys(&v, TOKEN_KEYS, "Token");
@@ -102,21 +118,125 @@ lane_test!(sign_up_open, |lane: Lane| async move {
 
     // Validation, one problem at a time.
     let long = "a".repeat(31);
-    let cases: Vec<(&str, &str, &str, &str, Option<&str>, &str, &str)> = vec![
+    let cases: Vec<SignUpCase> = vec![
         // (what, username, email, password, agreement, field, code)
-        ("taken username", "alice", "x1@example.com", PASSWORD, Some("1"), "username", "ERR_TAKEN"),
-        ("taken username, other case", "ALICE", "x2@example.com", PASSWORD, Some("1"), "username", "ERR_TAKEN"),
-        ("taken e-mail", "newone", "alice@example.com", PASSWORD, Some("1"), "email", "ERR_TAKEN"),
-        ("blank username", "", "x3@example.com", PASSWORD, Some("1"), "username", "ERR_BLANK"),
-        ("invalid username", "bad name!", "x4@example.com", PASSWORD, Some("1"), "username", "ERR_INVALID"),
-        ("long username", long.as_str(), "x5@example.com", PASSWORD, Some("1"), "username", "ERR_TOO_LONG"),
-        ("reserved username", "admin", "x6@example.com", PASSWORD, Some("1"), "username", "ERR_RESERVED"),
-        ("blank e-mail", "newtwo", "", PASSWORD, Some("1"), "email", "ERR_BLANK"),
-        ("invalid e-mail", "newthree", "not-an-email", PASSWORD, Some("1"), "email", "ERR_INVALID"),
-        ("short password", "newfour", "x7@example.com", "short", Some("1"), "password", "ERR_TOO_SHORT"),
-        ("blank password", "newfive", "x8@example.com", "", Some("1"), "password", "ERR_BLANK"),
-        ("no agreement", "newsix", "x9@example.com", PASSWORD, None, "agreement", "ERR_ACCEPTED"),
-        ("agreement refused", "newseven", "x10@example.com", PASSWORD, Some("0"), "agreement", "ERR_ACCEPTED"),
+        (
+            "taken username",
+            "alice",
+            "x1@example.com",
+            PASSWORD,
+            Some("1"),
+            "username",
+            "ERR_TAKEN",
+        ),
+        (
+            "taken username, other case",
+            "ALICE",
+            "x2@example.com",
+            PASSWORD,
+            Some("1"),
+            "username",
+            "ERR_TAKEN",
+        ),
+        (
+            "taken e-mail",
+            "newone",
+            "alice@example.com",
+            PASSWORD,
+            Some("1"),
+            "email",
+            "ERR_TAKEN",
+        ),
+        (
+            "blank username",
+            "",
+            "x3@example.com",
+            PASSWORD,
+            Some("1"),
+            "username",
+            "ERR_BLANK",
+        ),
+        (
+            "invalid username",
+            "bad name!",
+            "x4@example.com",
+            PASSWORD,
+            Some("1"),
+            "username",
+            "ERR_INVALID",
+        ),
+        (
+            "long username",
+            long.as_str(),
+            "x5@example.com",
+            PASSWORD,
+            Some("1"),
+            "username",
+            "ERR_TOO_LONG",
+        ),
+        (
+            "reserved username",
+            "admin",
+            "x6@example.com",
+            PASSWORD,
+            Some("1"),
+            "username",
+            "ERR_RESERVED",
+        ),
+        (
+            "blank e-mail",
+            "newtwo",
+            "",
+            PASSWORD,
+            Some("1"),
+            "email",
+            "ERR_BLANK",
+        ),
+        (
+            "invalid e-mail",
+            "newthree",
+            "not-an-email",
+            PASSWORD,
+            Some("1"),
+            "email",
+            "ERR_INVALID",
+        ),
+        (
+            "short password",
+            "newfour",
+            "x7@example.com",
+            "short",
+            Some("1"),
+            "password",
+            "ERR_TOO_SHORT",
+        ),
+        (
+            "blank password",
+            "newfive",
+            "x8@example.com",
+            "",
+            Some("1"),
+            "password",
+            "ERR_BLANK",
+        ),
+        (
+            "no agreement",
+            "newsix",
+            "x9@example.com",
+            PASSWORD,
+            None,
+            "agreement",
+            "ERR_ACCEPTED",
+        ),
+        (
+            "agreement refused",
+            "newseven",
+            "x10@example.com",
+            PASSWORD,
+            Some("0"),
+            "agreement",
+            "ERR_ACCEPTED",
+        ),
     ];
     for (what, username, email, password, agreement, field, code) in cases {
         let mut form = vec![
@@ -137,7 +257,12 @@ lane_test!(sign_up_open, |lane: Lane| async move {
     let resp = client
         .post(
             "/api/v1/accounts",
-            &[("username", ""), ("email", "nope"), ("password", "x"), ("locale", "en")],
+            &[
+                ("username", ""),
+                ("email", "nope"),
+                ("password", "x"),
+                ("locale", "en"),
+            ],
         )
         .await;
     assert_detail(&resp, "username", "ERR_BLANK");
@@ -153,18 +278,43 @@ lane_test!(sign_up_open, |lane: Lane| async move {
     }
 
     // Token requirements: an app token with write or write:accounts.
-    api.post("/api/v1/accounts", &sign_up_form(&app, "dave", "dave@example.com"))
-        .await
-        .err_is(401, "The access token is invalid");
+    api.post(
+        "/api/v1/accounts",
+        &sign_up_form(&app, "dave", "dave@example.com"),
+    )
+    .await
+    .err_is(401, "The access token is invalid");
     let read_only = api.with_token(&app_token(&api, &app, "read").await);
     read_only
-        .post("/api/v1/accounts", &sign_up_form(&app, "dave", "dave@example.com"))
+        .post(
+            "/api/v1/accounts",
+            &sign_up_form(&app, "dave", "dave@example.com"),
+        )
         .await
         .err_is(403, "This action is outside the authorized scopes");
     let granular_app = register_app_with(&api, "write:accounts", "urn:ietf:wg:oauth:2.0:oob").await;
     let granular = api.with_token(&app_token(&api, &granular_app, "write:accounts").await);
     granular
-        .post("/api/v1/accounts", &sign_up_form(&granular_app, "dave", "dave@example.com"))
+        .post(
+            "/api/v1/accounts",
+            &sign_up_form(&granular_app, "dave", "dave@example.com"),
+        )
+        .await
+        .ok_json();
+
+    // The new user's token carries the app's scopes (Mastodon's
+    // AppSignUpService), not the narrower scope of the app token used to sign up.
+    let write_only = api.with_token(&app_token(&api, &app, "write").await);
+    let v = write_only
+        .post(
+            "/api/v1/accounts",
+            &sign_up_form(&app, "erin", "erin@example.com"),
+        )
+        .await
+        .ok_json();
+    assert_eq!(v["scope"], "read write follow push", "{v}");
+    api.with_token(&str_field(&v, "access_token"))
+        .get("/api/v1/accounts/verify_credentials")
         .await
         .ok_json();
 });
@@ -174,7 +324,10 @@ lane_test!(sign_up_closed, |lane: Lane| async move {
     let api = Api::of(&server);
     let (app, client) = sign_up_client(&api).await;
     let resp = client
-        .post("/api/v1/accounts", &sign_up_form(&app, "alice", "alice@example.com"))
+        .post(
+            "/api/v1/accounts",
+            &sign_up_form(&app, "alice", "alice@example.com"),
+        )
         .await;
     resp.err(403);
     api.get("/api/v1/accounts/lookup?acct=alice").await.err(404);
@@ -209,17 +362,25 @@ lane_test!(sign_up_with_approval, |lane: Lane| async move {
         .post("/api/v1/statuses", &[("status", "too early")])
         .await
         .err_is(403, pending);
-    alice.get("/api/v1/timelines/home").await.err_is(403, pending);
+    alice
+        .get("/api/v1/timelines/home")
+        .await
+        .err_is(403, pending);
 
     let (code, stdout, stderr) = server.command(&["admin", "accounts", "approve", "alice"]);
-    assert_eq!(code, 0, "approve failed\nstdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        code, 0,
+        "approve failed\nstdout: {stdout}\nstderr: {stderr}"
+    );
     let me = alice
         .get("/api/v1/accounts/verify_credentials")
         .await
         .ok_json();
     assert_eq!(me["username"], "alice");
     post_status(&alice, "approved").await;
-    api.get("/api/v1/accounts/lookup?acct=alice").await.ok_json();
+    api.get("/api/v1/accounts/lookup?acct=alice")
+        .await
+        .ok_json();
 
     let (code, _, _) = server.command(&["admin", "accounts", "approve", "nobody"]);
     assert_ne!(code, 0, "approving an unknown account must fail");
@@ -240,11 +401,24 @@ lane_test!(sign_up_rate_limit, |lane: Lane| async move {
             .ok_json();
     }
     let resp = client
-        .post("/api/v1/accounts", &sign_up_form(&app, "user5", "user5@example.com"))
+        .post(
+            "/api/v1/accounts",
+            &sign_up_form(&app, "user5", "user5@example.com"),
+        )
         .await;
     resp.err_is(429, "Too many requests");
-    assert_eq!(resp.header("x-ratelimit-limit").as_deref(), Some("5"), "{:?}", resp.headers);
-    assert_eq!(resp.header("x-ratelimit-remaining").as_deref(), Some("0"), "{:?}", resp.headers);
+    assert_eq!(
+        resp.header("x-ratelimit-limit").as_deref(),
+        Some("5"),
+        "{:?}",
+        resp.headers
+    );
+    assert_eq!(
+        resp.header("x-ratelimit-remaining").as_deref(),
+        Some("0"),
+        "{:?}",
+        resp.headers
+    );
     let reset = resp
         .header("x-ratelimit-reset")
         .unwrap_or_else(|| panic!("X-RateLimit-Reset missing: {:?}", resp.headers));
@@ -252,7 +426,9 @@ lane_test!(sign_up_rate_limit, |lane: Lane| async move {
     // The throttled attempt created nothing.
     api.get("/api/v1/accounts/lookup?acct=user5").await.err(404);
     // Other API calls are not affected by the sign-up limit.
-    api.get("/api/v1/accounts/lookup?acct=user0").await.ok_json();
+    api.get("/api/v1/accounts/lookup?acct=user0")
+        .await
+        .ok_json();
 });
 
 lane_test!(admin_cli, |lane: Lane| async move {
@@ -264,17 +440,32 @@ lane_test!(admin_cli, |lane: Lane| async move {
     assert_eq!(v["id"], id.as_str());
 
     for (what, args) in [
-        ("duplicate name", vec!["alice", "--email", "other@example.com"]),
-        ("duplicate e-mail", vec!["alice2", "--email", "alice@example.com"]),
-        ("invalid name", vec!["bad name", "--email", "bad@example.com"]),
+        (
+            "duplicate name",
+            vec!["alice", "--email", "other@example.com"],
+        ),
+        (
+            "duplicate e-mail",
+            vec!["alice2", "--email", "alice@example.com"],
+        ),
+        (
+            "invalid name",
+            vec!["bad name", "--email", "bad@example.com"],
+        ),
         ("invalid e-mail", vec!["alice3", "--email", "not-an-email"]),
-        ("unknown role", vec!["alice4", "--email", "a4@example.com", "--role", "emperor"]),
+        (
+            "unknown role",
+            vec!["alice4", "--email", "a4@example.com", "--role", "emperor"],
+        ),
     ] {
         let mut full = vec!["admin", "accounts", "create"];
         full.extend(args);
         full.extend(["--password", PASSWORD]);
         let (code, stdout, stderr) = server.command(&full);
-        assert_ne!(code, 0, "{what}: must fail\nstdout: {stdout}\nstderr: {stderr}");
+        assert_ne!(
+            code, 0,
+            "{what}: must fail\nstdout: {stdout}\nstderr: {stderr}"
+        );
         assert!(!stderr.trim().is_empty(), "{what}: no error message");
         assert!(!stderr.contains("panicked"), "{what}: panicked: {stderr}");
     }
@@ -287,8 +478,15 @@ lane_test!(admin_cli, |lane: Lane| async move {
         .await
         .ok_json()["role"]
         .clone();
-    assert_keys(&role, &["id", "name", "permissions", "color", "highlighted"], "Role");
-    assert_eq!(role["id"], "-99", "users without a role get the everyone role: {role}");
+    assert_keys(
+        &role,
+        &["id", "name", "permissions", "color", "highlighted"],
+        "Role",
+    );
+    assert_eq!(
+        role["id"], "-99",
+        "users without a role get the everyone role: {role}"
+    );
     assert_eq!(role["name"], "");
     assert_eq!(role["permissions"], "65536");
 
@@ -310,17 +508,32 @@ lane_test!(admin_cli, |lane: Lane| async move {
         let bits: u64 = permissions
             .parse()
             .unwrap_or_else(|_| panic!("permissions must be a number string: {role}"));
-        assert_ne!(bits, 65536, "--role {role_arg} has no extra permissions: {role}");
+        assert_ne!(
+            bits, 65536,
+            "--role {role_arg} has no extra permissions: {role}"
+        );
         let role_id = str_field(&role, "id");
-        assert!(role_id.parse::<i64>().is_ok(), "role id is a number string: {role}");
-        assert_ne!(role_id, "-99", "--role {role_arg} is not the everyone role: {role}");
+        assert!(
+            role_id.parse::<i64>().is_ok(),
+            "role id is a number string: {role}"
+        );
+        assert_ne!(
+            role_id, "-99",
+            "--role {role_arg} is not the everyone role: {role}"
+        );
     }
 
     // Suspension: the token stops working; the account shows as suspended.
     let victim = user_token(&server, "victim").await;
-    post_status(&victim.api(&api), "before suspension").await;
+    let victim_post = str_field(
+        &post_status(&victim.api(&api), "before suspension").await,
+        "id",
+    );
     let (code, stdout, stderr) = server.command(&["admin", "accounts", "suspend", "victim"]);
-    assert_eq!(code, 0, "suspend failed\nstdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        code, 0,
+        "suspend failed\nstdout: {stdout}\nstderr: {stderr}"
+    );
     victim
         .api(&api)
         .get("/api/v1/accounts/verify_credentials")
@@ -336,6 +549,26 @@ lane_test!(admin_cli, |lane: Lane| async move {
         .await
         .ok_json();
     assert_eq!(v["suspended"], true, "{v}");
+    // Their statuses disappear with them.
+    api.get(&format!("/api/v1/statuses/{victim_post}"))
+        .await
+        .err(404);
+    let victim_statuses = format!("/api/v1/accounts/{}/statuses", victim.id);
+    let listed = api.get(&victim_statuses).await;
+    if listed.status == 200 {
+        assert_eq!(
+            listed.json(),
+            json!([]),
+            "a suspended account's statuses are hidden"
+        );
+    } else {
+        listed.err(404);
+    }
+    let public = timeline_ids(&api, "/api/v1/timelines/public").await;
+    assert!(
+        public.is_empty(),
+        "a suspended account's statuses leave the public timeline: {public:?}"
+    );
     let (code, _, _) = server.command(&["admin", "accounts", "suspend", "nobody"]);
     assert_ne!(code, 0, "suspending an unknown account must fail");
 });
@@ -355,7 +588,14 @@ lane_test!(credentials_and_profile, |lane: Lane| async move {
     assert_keys(&me, &["source", "role"], "CredentialAccount");
     assert_keys(
         &me["source"],
-        &["privacy", "sensitive", "language", "note", "fields", "follow_requests_count"],
+        &[
+            "privacy",
+            "sensitive",
+            "language",
+            "note",
+            "fields",
+            "follow_requests_count",
+        ],
         "source",
     );
     assert_eq!(me["id"], alice.id.as_str());
@@ -390,7 +630,10 @@ lane_test!(credentials_and_profile, |lane: Lane| async move {
     assert_eq!(me["source"]["follow_requests_count"], 0);
 
     // The default images are served.
-    for path in ["/avatars/original/missing.png", "/headers/original/missing.png"] {
+    for path in [
+        "/avatars/original/missing.png",
+        "/headers/original/missing.png",
+    ] {
         let resp = api
             .http
             .get(format!("{}{path}", server.base_url))
@@ -406,7 +649,10 @@ lane_test!(credentials_and_profile, |lane: Lane| async move {
             .to_owned();
         assert_eq!(ct, "image/png", "{path}");
         let bytes = resp.bytes().await.unwrap();
-        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{path} is not a PNG");
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{path} is not a PNG"
+        );
     }
 
     // Posting updates the counters and last_status_at (a date).
@@ -479,7 +725,10 @@ lane_test!(credentials_and_profile, |lane: Lane| async move {
         .await
         .ok_json();
     check(&public);
-    assert!(public.get("source").is_none(), "source is private: {public}");
+    assert!(
+        public.get("source").is_none(),
+        "source is private: {public}"
+    );
 
     // New statuses take the defaults from source[…].
     let s = post_status(&me_api, "defaults apply").await;
@@ -489,7 +738,12 @@ lane_test!(credentials_and_profile, |lane: Lane| async move {
     // Explicit values still win.
     let s = post_status_with(
         &me_api,
-        &[("status", "explicit"), ("visibility", "public"), ("sensitive", "false"), ("language", "en")],
+        &[
+            ("status", "explicit"),
+            ("visibility", "public"),
+            ("sensitive", "false"),
+            ("language", "en"),
+        ],
     )
     .await;
     assert_eq!(s["visibility"], "public");
@@ -538,27 +792,51 @@ lane_test!(credentials_and_profile, |lane: Lane| async move {
     // Limits: display name 30 characters, note 500.
     let thirty = "é".repeat(30);
     me_api
-        .patch("/api/v1/accounts/update_credentials", &[("display_name", &thirty)])
+        .patch(
+            "/api/v1/accounts/update_credentials",
+            &[("display_name", &thirty)],
+        )
         .await
         .ok_json();
     let resp = me_api
-        .patch("/api/v1/accounts/update_credentials", &[("display_name", &"x".repeat(31))])
+        .patch(
+            "/api/v1/accounts/update_credentials",
+            &[("display_name", &"x".repeat(31))],
+        )
         .await;
-    assert!(resp.err(422).starts_with("Validation failed"), "{}", resp.describe());
+    assert!(
+        resp.err(422).starts_with("Validation failed"),
+        "{}",
+        resp.describe()
+    );
     let resp = me_api
-        .patch("/api/v1/accounts/update_credentials", &[("note", &"x".repeat(501))])
+        .patch(
+            "/api/v1/accounts/update_credentials",
+            &[("note", &"x".repeat(501))],
+        )
         .await;
-    assert!(resp.err(422).starts_with("Validation failed"), "{}", resp.describe());
+    assert!(
+        resp.err(422).starts_with("Validation failed"),
+        "{}",
+        resp.describe()
+    );
     let me = me_api
         .get("/api/v1/accounts/verify_credentials")
         .await
         .ok_json();
-    assert_eq!(me["display_name"], thirty.as_str(), "a refused update changed nothing");
+    assert_eq!(
+        me["display_name"],
+        thirty.as_str(),
+        "a refused update changed nothing"
+    );
 
     // Auth.
-    api.patch("/api/v1/accounts/update_credentials", &[("display_name", "x")])
-        .await
-        .err_is(401, "The access token is invalid");
+    api.patch(
+        "/api/v1/accounts/update_credentials",
+        &[("display_name", "x")],
+    )
+    .await
+    .err_is(401, "The access token is invalid");
 });
 
 lane_test!(show_and_lookup, |lane: Lane| async move {
@@ -566,7 +844,10 @@ lane_test!(show_and_lookup, |lane: Lane| async move {
     let api = Api::of(&server);
     let alice = create_account(&server, "alice", &[]);
 
-    let v = api.get(&format!("/api/v1/accounts/{alice}")).await.ok_json();
+    let v = api
+        .get(&format!("/api/v1/accounts/{alice}"))
+        .await
+        .ok_json();
     assert_keys(&v, ACCOUNT_KEYS, "Account");
     assert_id(&v["id"], "account id");
     assert_eq!(v["username"], "alice");
@@ -581,8 +862,15 @@ lane_test!(show_and_lookup, |lane: Lane| async move {
     }
 
     let d = domain(&server);
-    for acct in ["alice", "ALICE", &format!("alice@{d}"), &format!("@alice@{d}")] {
-        let resp = api.get_q("/api/v1/accounts/lookup", &[("acct", acct)]).await;
+    for acct in [
+        "alice",
+        "ALICE",
+        &format!("alice@{d}"),
+        &format!("@alice@{d}"),
+    ] {
+        let resp = api
+            .get_q("/api/v1/accounts/lookup", &[("acct", acct)])
+            .await;
         if acct.starts_with('@') {
             // Mastodon strips a leading @; accept a 404 too but never an error page.
             if resp.status == 404 {
@@ -593,7 +881,9 @@ lane_test!(show_and_lookup, |lane: Lane| async move {
         assert_eq!(resp.ok_json()["id"], alice.as_str(), "lookup {acct}");
     }
     for acct in ["nobody", "alice@other.example", ""] {
-        let resp = api.get_q("/api/v1/accounts/lookup", &[("acct", acct)]).await;
+        let resp = api
+            .get_q("/api/v1/accounts/lookup", &[("acct", acct)])
+            .await;
         resp.client_error();
     }
     api.get("/api/v1/accounts/lookup").await.client_error();
@@ -636,6 +926,28 @@ lane_test!(follow_unfollow_and_relationships, |lane: Lane| async move {
         .ok_json();
     assert_eq!(rel["showing_reblogs"], true);
     assert_eq!(rel["notifying"], false);
+    // …and as query parameters on the POST.
+    let rel = a
+        .post(
+            &format!(
+                "/api/v1/accounts/{}/follow?reblogs=false&notify=true",
+                bob.id
+            ),
+            &[],
+        )
+        .await
+        .ok_json();
+    assert_eq!(rel["showing_reblogs"], false);
+    assert_eq!(rel["notifying"], true);
+    let rel = a
+        .post_json(
+            &format!("/api/v1/accounts/{}/follow", bob.id),
+            json!({"reblogs": "true", "notify": "0"}),
+        )
+        .await
+        .ok_json();
+    assert_eq!(rel["showing_reblogs"], true, "booleans as strings in JSON");
+    assert_eq!(rel["notifying"], false);
 
     // Relationships: array form, single form, unknown ids dropped.
     let v = a
@@ -660,7 +972,10 @@ lane_test!(follow_unfollow_and_relationships, |lane: Lane| async move {
         .ok_json();
     assert_eq!(ids(&v), vec![bob.id.clone()]);
     let v = a
-        .get(&format!("/api/v1/accounts/relationships?id[]={}&id[]=99999999", bob.id))
+        .get(&format!(
+            "/api/v1/accounts/relationships?id[]={}&id[]=99999999",
+            bob.id
+        ))
         .await
         .ok_json();
     assert_eq!(ids(&v), vec![bob.id.clone()]);
@@ -673,9 +988,15 @@ lane_test!(follow_unfollow_and_relationships, |lane: Lane| async move {
     assert_eq!(v[0]["following"], false, "{v}");
 
     // Counters.
-    let b = api.get(&format!("/api/v1/accounts/{}", bob.id)).await.ok_json();
+    let b = api
+        .get(&format!("/api/v1/accounts/{}", bob.id))
+        .await
+        .ok_json();
     assert_eq!(b["followers_count"], 1);
-    let al = api.get(&format!("/api/v1/accounts/{}", alice.id)).await.ok_json();
+    let al = api
+        .get(&format!("/api/v1/accounts/{}", alice.id))
+        .await
+        .ok_json();
     assert_eq!(al["following_count"], 1);
 
     // Following yourself is refused; unknown accounts are 404.
@@ -683,12 +1004,17 @@ lane_test!(follow_unfollow_and_relationships, |lane: Lane| async move {
         .post(&format!("/api/v1/accounts/{}/follow", alice.id), &[])
         .await;
     resp.err(403);
-    let al = api.get(&format!("/api/v1/accounts/{}", alice.id)).await.ok_json();
+    let al = api
+        .get(&format!("/api/v1/accounts/{}", alice.id))
+        .await
+        .ok_json();
     assert_eq!(al["followers_count"], 0);
     a.post("/api/v1/accounts/99999999/follow", &[])
         .await
         .err_is(404, "Record not found");
-    a.post("/api/v1/accounts/99999999/unfollow", &[]).await.err(404);
+    a.post("/api/v1/accounts/99999999/unfollow", &[])
+        .await
+        .err(404);
 
     // A locked account gets a request instead.
     carol
@@ -729,12 +1055,17 @@ lane_test!(follow_unfollow_and_relationships, |lane: Lane| async move {
     assert_keys(&rel, RELATIONSHIP_KEYS, "Relationship");
     let rel = unfollow(&a, &bob.id).await;
     assert_eq!(rel["following"], false);
-    let b = api.get(&format!("/api/v1/accounts/{}", bob.id)).await.ok_json();
+    let b = api
+        .get(&format!("/api/v1/accounts/{}", bob.id))
+        .await
+        .ok_json();
     assert_eq!(b["followers_count"], 0);
 
     // Auth.
     let path = format!("/api/v1/accounts/{}/follow", bob.id);
-    api.post(&path, &[]).await.err_is(401, "The access token is invalid");
+    api.post(&path, &[])
+        .await
+        .err_is(401, "The access token is invalid");
     api.get(&format!("/api/v1/accounts/relationships?id={}", bob.id))
         .await
         .err_is(401, "The access token is invalid");
@@ -763,11 +1094,10 @@ lane_test!(followers_and_following_pages, |lane: Lane| async move {
     let newest_first: Vec<String> = fans.iter().rev().map(|u| u.id.clone()).collect();
 
     // No token needed; the newest follow first.
-    let all = ids(
-        &api.get(&format!("/api/v1/accounts/{}/followers", bob.id))
-            .await
-            .ok_json(),
-    );
+    let all = ids(&api
+        .get(&format!("/api/v1/accounts/{}/followers", bob.id))
+        .await
+        .ok_json());
     assert_eq!(all, newest_first);
 
     // Pages of two, walked through the Link header.
@@ -781,13 +1111,19 @@ lane_test!(followers_and_following_pages, |lane: Lane| async move {
     assert_eq!(ids(&page), newest_first[..2].to_vec());
     let next = link(&first, "next").unwrap_or_else(|| panic!("no next link: {:?}", first.headers));
     let prev = link(&first, "prev").unwrap_or_else(|| panic!("no prev link: {:?}", first.headers));
-    assert!(next.starts_with(&public_url(&server)), "links are absolute: {next}");
+    assert!(
+        next.starts_with(&public_url(&server)),
+        "links are absolute: {next}"
+    );
     let max_id = query_param(&next, "max_id").expect("next has max_id");
     assert_ne!(
         max_id, newest_first[1],
         "followers are paginated by the follow's id, not the account's"
     );
-    assert!(query_param(&prev, "since_id").is_some(), "prev uses since_id: {prev}");
+    assert!(
+        query_param(&prev, "since_id").is_some(),
+        "prev uses since_id: {prev}"
+    );
     assert_eq!(query_param(&next, "limit").as_deref(), Some("2"));
     let second = api.get(&path_and_query(&next)).await;
     assert_eq!(ids(&second.ok_json()), newest_first[2..].to_vec());
@@ -801,11 +1137,10 @@ lane_test!(followers_and_following_pages, |lane: Lane| async move {
     assert_eq!(newer, newest_first[..2].to_vec());
 
     // Following.
-    let following = ids(
-        &api.get(&format!("/api/v1/accounts/{}/following", bob.id))
-            .await
-            .ok_json(),
-    );
+    let following = ids(&api
+        .get(&format!("/api/v1/accounts/{}/following", bob.id))
+        .await
+        .ok_json());
     let expected: Vec<String> = fans[..3].iter().rev().map(|u| u.id.clone()).collect();
     assert_eq!(following, expected);
     let resp = api
@@ -813,7 +1148,10 @@ lane_test!(followers_and_following_pages, |lane: Lane| async move {
         .await;
     assert_eq!(ids(&resp.ok_json()), vec![expected[0].clone()]);
     let next = link(&resp, "next").expect("next link");
-    assert_eq!(ids(&api.get(&path_and_query(&next)).await.ok_json()), vec![expected[1].clone()]);
+    assert_eq!(
+        ids(&api.get(&path_and_query(&next)).await.ok_json()),
+        vec![expected[1].clone()]
+    );
 
     // Unknown account.
     api.get("/api/v1/accounts/99999999/followers")
@@ -836,7 +1174,11 @@ lane_test!(account_statuses, |lane: Lane| async move {
     let bob_post_id = str_field(&bob_post, "id");
     let public = str_field(&post_status(&a, "public").await, "id");
     let reply = str_field(
-        &post_status_with(&a, &[("status", "@bob reply"), ("in_reply_to_id", &bob_post_id)]).await,
+        &post_status_with(
+            &a,
+            &[("status", "@bob reply"), ("in_reply_to_id", &bob_post_id)],
+        )
+        .await,
         "id",
     );
     let reblog = str_field(
@@ -874,13 +1216,28 @@ lane_test!(account_statuses, |lane: Lane| async move {
     );
     // Anonymous: public and unlisted only.
     let anon = timeline_ids(&api, &path).await;
-    assert_eq!(anon, vec![unlisted.clone(), reblog.clone(), reply.clone(), public.clone()]);
+    assert_eq!(
+        anon,
+        vec![
+            unlisted.clone(),
+            reblog.clone(),
+            reply.clone(),
+            public.clone()
+        ]
+    );
     // A follower also sees private ones; the mentioned account sees the DM.
     follow(&b, &alice.id).await;
     let as_bob = timeline_ids(&b, &path).await;
     assert_eq!(
         as_bob,
-        vec![direct.clone(), private.clone(), unlisted.clone(), reblog.clone(), reply.clone(), public.clone()]
+        vec![
+            direct.clone(),
+            private.clone(),
+            unlisted.clone(),
+            reblog.clone(),
+            reply.clone(),
+            public.clone()
+        ]
     );
 
     // Filters, with both boolean spellings.
@@ -891,11 +1248,21 @@ lane_test!(account_statuses, |lane: Lane| async move {
         let v = timeline_ids(&a, &format!("{path}?exclude_reblogs={t}")).await;
         assert!(!v.contains(&reblog), "exclude_reblogs={t}: {v:?}");
         assert!(v.contains(&reply));
-        assert_eq!(timeline_ids(&a, &format!("{path}?only_media={t}")).await, Vec::<String>::new());
-        assert_eq!(timeline_ids(&a, &format!("{path}?pinned={t}")).await, Vec::<String>::new());
+        assert_eq!(
+            timeline_ids(&a, &format!("{path}?only_media={t}")).await,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            timeline_ids(&a, &format!("{path}?pinned={t}")).await,
+            Vec::<String>::new()
+        );
     }
     for t in ["false", "0"] {
-        let v = timeline_ids(&a, &format!("{path}?exclude_replies={t}&exclude_reblogs={t}")).await;
+        let v = timeline_ids(
+            &a,
+            &format!("{path}?exclude_replies={t}&exclude_reblogs={t}"),
+        )
+        .await;
         assert_eq!(v.len(), 6, "{t}: {v:?}");
     }
     // The reblog entry wraps bob's post.
@@ -913,11 +1280,66 @@ lane_test!(account_statuses, |lane: Lane| async move {
     let resp = a.get(&format!("{path}?limit=2")).await;
     assert_eq!(ids(&resp.ok_json()), vec![direct.clone(), private.clone()]);
     let next = link(&resp, "next").expect("next link");
-    assert_eq!(query_param(&next, "max_id").as_deref(), Some(private.as_str()));
+    assert_eq!(
+        query_param(&next, "max_id").as_deref(),
+        Some(private.as_str())
+    );
     let v = timeline_ids(&a, &path_and_query(&next)).await;
     assert_eq!(v, vec![unlisted.clone(), reblog.clone()]);
     let v = timeline_ids(&a, &format!("{path}?min_id={reply}&limit=2")).await;
     assert_eq!(v, vec![unlisted.clone(), reblog.clone()]);
 
     api.get("/api/v1/accounts/99999999/statuses").await.err(404);
+});
+
+lane_test!(concurrent_sign_ups_and_follows, |lane: Lane| async move {
+    let server = spawn(lane).await;
+    let api = Api::of(&server);
+    let (app, client) = sign_up_client(&api).await;
+
+    // The same username four times at once: one account, the rest 422.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..4 {
+        let client = client.clone();
+        let app = app.clone();
+        tasks.spawn(async move {
+            let email = format!("racer{i}@example.com");
+            client
+                .post("/api/v1/accounts", &sign_up_form(&app, "racer", &email))
+                .await
+        });
+    }
+    let mut created = 0;
+    while let Some(resp) = tasks.join_next().await {
+        let resp = resp.unwrap();
+        match resp.status {
+            200 => created += 1,
+            _ => assert_detail(&resp, "username", "ERR_TAKEN"),
+        }
+    }
+    assert_eq!(created, 1, "exactly one of the racing sign-ups wins");
+
+    // Following the same account several times at once: one follow.
+    let alice = user_token(&server, "alice").await;
+    let bob = user_token(&server, "bob").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let a = alice.api(&api);
+        let id = bob.id.clone();
+        tasks.spawn(async move { a.post(&format!("/api/v1/accounts/{id}/follow"), &[]).await });
+    }
+    while let Some(resp) = tasks.join_next().await {
+        let rel = resp.unwrap().ok_json();
+        assert_eq!(rel["following"], true, "{rel}");
+    }
+    let b = api
+        .get(&format!("/api/v1/accounts/{}", bob.id))
+        .await
+        .ok_json();
+    assert_eq!(b["followers_count"], 1, "{b}");
+    let a = api
+        .get(&format!("/api/v1/accounts/{}", alice.id))
+        .await
+        .ok_json();
+    assert_eq!(a["following_count"], 1, "{a}");
 });

@@ -11,8 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferrodon_testkit::{Lane, ServerOptions, TestServer};
-use reqwest::header::HeaderMap;
 use reqwest::Method;
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 /// The binary under test.
@@ -152,7 +152,11 @@ pub fn assert_no_panics(server: &TestServer) {
         .into_iter()
         .filter(|l| l.contains("panicked"))
         .collect();
-    assert!(panics.is_empty(), "server logged panics:\n{}", panics.join("\n"));
+    assert!(
+        panics.is_empty(),
+        "server logged panics:\n{}",
+        panics.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -250,7 +254,10 @@ pub enum Body {
     None,
     Form(Vec<(String, String)>),
     Json(Value),
-    Raw { content_type: String, bytes: Vec<u8> },
+    Raw {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Body {
@@ -337,7 +344,12 @@ impl Resp {
     /// Asserts `status` with a JSON `{"error": "..."}` body; returns the error string.
     #[track_caller]
     pub fn err(&self, status: u16) -> String {
-        assert_eq!(self.status, status, "unexpected status: {}", self.describe());
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status: {}",
+            self.describe()
+        );
         self.json_error()
     }
 
@@ -345,7 +357,12 @@ impl Resp {
     #[track_caller]
     pub fn err_is(&self, status: u16, message: &str) {
         let got = self.err(status);
-        assert_eq!(got, message, "unexpected error message: {}", self.describe());
+        assert_eq!(
+            got,
+            message,
+            "unexpected error message: {}",
+            self.describe()
+        );
     }
 
     /// Asserts a 4xx status (never 5xx) with a JSON error body; returns the status.
@@ -447,14 +464,20 @@ impl Api {
         req = match body {
             Body::None => req,
             Body::Form(pairs) => {
-                let pairs: Vec<(&str, &str)> =
-                    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let pairs: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 req.header("content-type", "application/x-www-form-urlencoded")
                     .body(form_encode(&pairs))
             }
             Body::Json(v) => req
                 .header("content-type", "application/json")
                 .body(serde_json::to_vec(&v).expect("serialize")),
+            Body::Raw {
+                content_type,
+                bytes,
+            } if content_type.is_empty() => req.body(bytes),
             Body::Raw {
                 content_type,
                 bytes,
@@ -486,7 +509,8 @@ impl Api {
     /// GET with query pairs appended to `path`.
     pub async fn get_q(&self, path: &str, query: &[(&str, &str)]) -> Resp {
         let sep = if path.contains('?') { '&' } else { '?' };
-        self.get(&format!("{path}{sep}{}", form_encode(query))).await
+        self.get(&format!("{path}{sep}{}", form_encode(query)))
+            .await
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Resp {
@@ -508,6 +532,117 @@ impl Api {
 
     pub async fn delete(&self, path: &str) -> Resp {
         self.send(Method::DELETE, path, Body::None, &[]).await
+    }
+}
+
+/// Sends one HTTP/1.1 request over a raw TCP connection, writing the body
+/// while reading the response, and tolerating a connection reset once the
+/// response has arrived. For oversized bodies a server may answer early and
+/// close the connection; an HTTP client library would report the failed
+/// write instead of the response.
+pub async fn raw_request(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Resp {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base_url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .unwrap_or_else(|e| panic!("connect {authority}: {e}"));
+    let (mut reader, mut writer) = stream.into_split();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let write = tokio::spawn(async move {
+        if writer.write_all(head.as_bytes()).await.is_ok() {
+            for chunk in body.chunks(64 * 1024) {
+                if writer.write_all(chunk).await.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.flush().await;
+        }
+        writer
+    });
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let read = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "{method} {path}: no complete response within 60 s"
+    );
+    write.abort();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "{method} {path}: no response head in {:?}",
+                String::from_utf8_lossy(&raw)
+            )
+        });
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: bad status line in {head:?}"));
+    let mut map = HeaderMap::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':')
+            && let (Ok(name), Ok(value)) = (
+                reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()),
+                reqwest::header::HeaderValue::from_str(v.trim()),
+            )
+        {
+            map.append(name, value);
+        }
+    }
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = map
+        .get("transfer-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16)
+                .unwrap_or(0);
+            if size == 0 || rest.len() < eol + 2 + size {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[(eol + 4 + size).min(rest.len())..];
+        }
+        body = out;
+    }
+    Resp {
+        method: method.to_owned(),
+        url: format!("{base_url}{path}"),
+        status,
+        headers: map,
+        text: String::from_utf8_lossy(&body).into_owned(),
     }
 }
 
@@ -568,7 +703,13 @@ pub async fn app_token(api: &Api, app: &App, scope: &str) -> String {
 }
 
 /// The raw response of a password grant.
-pub async fn password_grant(api: &Api, app: &App, email: &str, password: &str, scope: &str) -> Resp {
+pub async fn password_grant(
+    api: &Api,
+    app: &App,
+    email: &str,
+    password: &str,
+    scope: &str,
+) -> Resp {
     api.anon()
         .post(
             "/oauth/token",
@@ -617,12 +758,20 @@ pub fn email_of(name: &str) -> String {
 pub fn create_account(server: &TestServer, name: &str, extra: &[&str]) -> String {
     let email = email_of(name);
     let mut args = vec![
-        "admin", "accounts", "create", name, "--email", &email, "--password", PASSWORD,
+        "admin",
+        "accounts",
+        "create",
+        name,
+        "--email",
+        &email,
+        "--password",
+        PASSWORD,
     ];
     args.extend_from_slice(extra);
     let (code, stdout, stderr) = server.command(&args);
     assert_eq!(
-        code, 0,
+        code,
+        0,
         "`ferrodon {}` failed\nstdout: {stdout}\nstderr: {stderr}",
         args.join(" ")
     );
@@ -738,7 +887,10 @@ pub fn assert_keys(v: &Value, keys: &[&str], what: &str) {
         .copied()
         .filter(|k| !obj.contains_key(*k))
         .collect();
-    assert!(missing.is_empty(), "{what}: missing keys {missing:?} in {v}");
+    assert!(
+        missing.is_empty(),
+        "{what}: missing keys {missing:?} in {v}"
+    );
 }
 
 /// Asserts an id is a JSON string of digits.
@@ -769,6 +921,81 @@ pub fn assert_timestamp(s: &str, what: &str) {
         && b[16] == b':'
         && (s.ends_with('Z') || s[19..].contains('+') || s[19..].contains('-'));
     assert!(ok, "{what}: not an ISO 8601 timestamp: {s:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Direct database access (to set up states the API cannot reach)
+
+/// Runs one SQL statement with text binds on the server's database
+/// (directly, not through PgBouncer); returns the affected row count.
+pub async fn sql_execute(server: &TestServer, sql: &str, binds: &[&str]) -> u64 {
+    use sqlx::Connection;
+    let url = &server.db.direct_url;
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url)
+            .await
+            .expect("connect to SQLite");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.execute(&mut conn)
+            .await
+            .expect("SQL statement")
+            .rows_affected()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url)
+            .await
+            .expect("connect to PostgreSQL");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.execute(&mut conn)
+            .await
+            .expect("SQL statement")
+            .rows_affected()
+    }
+}
+
+/// The first column of the first row of a query returning text.
+pub async fn sql_fetch_text(server: &TestServer, sql: &str, binds: &[&str]) -> Option<String> {
+    use sqlx::{Connection, Row};
+    let url = &server.db.direct_url;
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url)
+            .await
+            .expect("connect to SQLite");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.fetch_optional(&mut conn)
+            .await
+            .expect("SQL query")
+            .map(|row| row.get::<String, _>(0))
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url)
+            .await
+            .expect("connect to PostgreSQL");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.fetch_optional(&mut conn)
+            .await
+            .expect("SQL query")
+            .map(|row| row.get::<String, _>(0))
+    }
+}
+
+/// A value of the server's environment (`REDIS_NAMESPACE`, …).
+pub fn instance_var(server: &TestServer, key: &str) -> Option<String> {
+    server
+        .instance_env
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
 }
 
 // ---------------------------------------------------------------------------
@@ -971,16 +1198,8 @@ pub fn pkce_pair() -> (String, String) {
 
 /// Runs the browser part of the authorization-code flow: GET the sign-in
 /// page, POST it back with the credentials; returns the final response.
-pub async fn authorize(
-    api: &Api,
-    query: &[(&str, &str)],
-    email: &str,
-    password: &str,
-) -> Resp {
-    let page = api
-        .anon()
-        .get_q("/oauth/authorize", query)
-        .await;
+pub async fn authorize(api: &Api, query: &[(&str, &str)], email: &str, password: &str) -> Resp {
+    let page = api.anon().get_q("/oauth/authorize", query).await;
     assert_eq!(page.status, 200, "sign-in page: {}", page.describe());
     assert!(
         page.content_type().starts_with("text/html"),
@@ -1019,7 +1238,8 @@ impl RoleProcess {
         env.push(("FERRODON_LISTEN".into(), "127.0.0.1:0".into()));
         env.push(("FERRODON_LOG_FORMAT".into(), "json".into()));
         env.push(("FERRODON_WORKER_POLL_MS".into(), "100".into()));
-        let (child, logs, addr) = ferrodon_testkit::start(&std::path::PathBuf::from(BIN), args, &env);
+        let (child, logs, addr) =
+            ferrodon_testkit::start(&std::path::PathBuf::from(BIN), args, &env);
         RoleProcess {
             addr,
             logs,
@@ -1062,20 +1282,31 @@ impl Drop for RoleProcess {
             let _ = child.wait();
         }
         if std::thread::panicking() {
-            eprintln!("---- ferrodon role log ({}) ----\n{}", self.addr, self.log_text());
+            eprintln!(
+                "---- ferrodon role log ({}) ----\n{}",
+                self.addr,
+                self.log_text()
+            );
         }
     }
 }
 
-/// Runs `ferrodon args…` with `env` to completion (killing it after
-/// `timeout`); returns (exit code, stdout, stderr). `None` for the code on timeout.
+/// Runs `ferrodon args…` with only `env` (plus `PATH`, `HOME`, `TMPDIR`) to
+/// completion, killing it after `timeout`; returns (exit code, stdout,
+/// stderr), the code being `None` on timeout.
 pub fn run_to_exit(
     args: &[&str],
     env: &[(String, String)],
     timeout: Duration,
 ) -> (Option<i32>, String, String) {
+    let inherited: Vec<(String, String)> = ["PATH", "HOME", "TMPDIR"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+        .collect();
     let mut child = Command::new(BIN)
         .args(args)
+        .env_clear()
+        .envs(inherited.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1091,8 +1322,18 @@ pub fn run_to_exit(
             String::from_utf8_lossy(&buf).into_owned()
         })
     };
-    let stdout = read(child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
-    let stderr = read(child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    );
     let deadline = Instant::now() + timeout;
     let code = loop {
         match child.try_wait() {

@@ -77,11 +77,7 @@ pub fn account(i: &Instance, a: &Account) -> AccountJson {
         .clone()
         .filter(|_| !suspended)
         .unwrap_or_else(|| missing("headers"));
-    let url = if a.is_local() {
-        i.account_url(&a.username)
-    } else {
-        a.url.clone().unwrap_or_else(|| a.uri.clone())
-    };
+    let url = i.url_of(a);
     let fields = if suspended {
         Vec::new()
     } else {
@@ -119,7 +115,7 @@ pub fn account(i: &Instance, a: &Account) -> AccountJson {
             a.note.clone()
         },
         url,
-        uri: a.uri.clone(),
+        uri: i.uri_of(a),
         avatar_static: avatar.clone(),
         avatar,
         avatar_description: String::new(),

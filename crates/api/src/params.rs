@@ -36,6 +36,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
     }
 }
 
+/// Whether any string (key or value) holds a NUL, which no text column accepts.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 /// Reads parameters already merged into an object.
 pub fn read<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
@@ -51,6 +61,16 @@ pub fn read<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 
 /// Gathers every parameter of the request into one JSON object.
 pub async fn collect<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
+    let value = collect_raw(req, state).await?;
+    if has_nul(&value) {
+        return Err(ApiError::BadRequest(
+            "Parameters must not contain NUL characters".to_owned(),
+        ));
+    }
+    Ok(value)
+}
+
+async fn collect_raw<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
     let limit = max_body();
     if req
         .headers()

@@ -923,7 +923,11 @@ mod readme_tests {
     fn readme_documents_every_setting() {
         let readme = include_str!("../../../README.md");
         for s in super::SETTINGS {
-            assert!(readme.contains(&format!("`{}`", s.key)), "README lacks {}", s.key);
+            assert!(
+                readme.contains(&format!("`{}`", s.key)),
+                "README lacks {}",
+                s.key
+            );
             for env in s.env {
                 assert!(readme.contains(&format!("`{env}`")), "README lacks {env}");
             }

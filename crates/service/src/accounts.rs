@@ -295,12 +295,12 @@ impl Services {
             return Err(failure(details));
         }
         let (_, user_id) = self.insert_local(new).await?;
-        // The user token gets the scopes of the app token that signed up.
-        let scopes = if principal.scopes.is_empty() {
-            ScopeSet::parse("read").unwrap_or_default()
-        } else {
-            principal.scopes.clone()
-        };
+        // As Mastodon: the user token gets every scope the app registered.
+        let app = self.app(principal.app_id).await?;
+        let scopes = ScopeSet::parse(&app.scopes)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| ScopeSet::parse("read").unwrap_or_default());
         self.issue_user_token(principal.app_id, user_id, scopes)
             .await
     }
@@ -700,11 +700,7 @@ impl Services {
             if account.suspended_at.is_some() {
                 continue;
             }
-            let url = if account.is_local() {
-                self.instance().account_url(&account.username)
-            } else {
-                account.url.clone().unwrap_or_else(|| account.uri.clone())
-            };
+            let url = self.instance().url_of(&account);
             let target = MentionTarget {
                 username: account.username.clone(),
                 domain: account.domain.clone(),

@@ -220,9 +220,24 @@ impl Instance {
         let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
         format!("{}/tags/{}", self.base_url, encoded.replace('+', "%20"))
     }
-    /// The host part of the domain (no port), for comparing handles.
-    pub fn host(&self) -> &str {
-        &self.domain
+    /// An account's ActivityPub id. Local ids come from the instance's
+    /// domain as configured now, so they are right even for accounts made by
+    /// an operator command that ran without the server's port.
+    pub fn uri_of(&self, account: &ferrodon_storage::accounts::Account) -> String {
+        if account.is_local() {
+            self.account_uri(&account.username)
+        } else {
+            account.uri.clone()
+        }
+    }
+
+    /// An account's profile page.
+    pub fn url_of(&self, account: &ferrodon_storage::accounts::Account) -> String {
+        if account.is_local() {
+            self.account_url(&account.username)
+        } else {
+            account.url.clone().unwrap_or_else(|| account.uri.clone())
+        }
     }
 }
 

@@ -40,7 +40,7 @@ impl ServerOptions {
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
-    /// `127.0.0.1:PORT`, also the instance's domain.
+    /// `127.0.0.1:PORT` (the instance's domain is `localhost:PORT`).
     pub authority: String,
     /// Environment every process of this instance needs (database, Redis, data dir).
     pub instance_env: Vec<(String, String)>,

@@ -154,7 +154,11 @@ pub async fn webfinger(
         ApiError::BadRequest("param is missing or the value is empty: resource".into())
     })?;
     let i = state.services.instance();
-    let username = if let Some(acct) = resource.strip_prefix("acct:") {
+    // `acct:` URIs, and bare `user@domain` as Mastodon also accepts.
+    let acct = resource.strip_prefix("acct:").or_else(|| {
+        (!resource.contains("://") && resource.contains('@')).then_some(resource.as_str())
+    });
+    let username = if let Some(acct) = acct {
         match acct.trim_start_matches('@').split_once('@') {
             Some((user, domain)) if domain.eq_ignore_ascii_case(&i.domain) => user.to_owned(),
             Some(_) => return Err(ServiceError::not_found().into()),
@@ -174,10 +178,10 @@ pub async fn webfinger(
     }
     let body = json!({
         "subject": format!("acct:{}@{}", account.username, i.domain),
-        "aliases": [i.account_url(&account.username), account.uri],
+        "aliases": [i.account_url(&account.username), i.uri_of(&account)],
         "links": [
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": i.account_url(&account.username)},
-            {"rel": "self", "type": "application/activity+json", "href": account.uri},
+            {"rel": "self", "type": "application/activity+json", "href": i.uri_of(&account)},
         ],
     });
     let mut res = Json(body).into_response();

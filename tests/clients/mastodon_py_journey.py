@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""A user journey through Ferrodon driven by Mastodon.py, a real client library.
+
+Usage: mastodon_py_journey.py BASE_URL
+
+Creates an app, registers two users, logs in with the password grant, posts,
+follows, reads the home, public and hashtag timelines, paginates, favourites,
+reblogs, replies, deletes, unfollows and revokes the token. Every step is
+checked; the first failure exits non-zero with a message saying which step
+failed. Usernames carry a random suffix, so the script can run repeatedly
+against a long-lived server.
+"""
+
+import sys
+import time
+import traceback
+import uuid
+
+from mastodon import Mastodon, MastodonAPIError, MastodonNotFoundError, MastodonUnauthorizedError
+
+POLL_SECONDS = 30
+PASSWORD = "correct horse battery staple"
+
+
+class StepFailed(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise StepFailed(message)
+
+
+def poll(what, fetch, predicate):
+    """Calls fetch() until predicate(result) holds, for up to POLL_SECONDS."""
+    deadline = time.monotonic() + POLL_SECONDS
+    while True:
+        result = fetch()
+        if predicate(result):
+            return result
+        if time.monotonic() > deadline:
+            raise StepFailed(f"timed out after {POLL_SECONDS}s waiting for {what}; last result: {result!r}")
+        time.sleep(0.2)
+
+
+def ids(statuses):
+    return [str(s.id) for s in statuses]
+
+
+def main(base_url):
+    base_url = base_url.rstrip("/")
+    suffix = uuid.uuid4().hex[:8]
+    step = "start"
+
+    def at(name):
+        nonlocal step
+        step = name
+        print(f"- {name}", flush=True)
+
+    try:
+        at("create an app")
+        client_id, client_secret = Mastodon.create_app(
+            f"ferrodon-journey-{suffix}", api_base_url=base_url, website="https://ferrodon.example/"
+        )
+        check(client_id and client_secret, "create_app returned empty credentials")
+
+        def new_client(**kwargs):
+            return Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=base_url, **kwargs)
+
+        users = {}
+        for name in ("alice", "bob"):
+            at(f"register {name}")
+            username = f"{name}_{suffix}"
+            email = f"{username}@example.com"
+            registrar = new_client()
+            token = registrar.create_account(username, PASSWORD, email, agreement=True)
+            check(token, f"create_account for {username} returned no token")
+            me = registrar.account_verify_credentials()
+            check(me.username == username, f"registered as {me.username!r}, expected {username!r}")
+
+            at(f"log in as {name} with the password grant")
+            client = new_client()
+            login_token = client.log_in(email, PASSWORD, allow_http=True)
+            check(login_token, "log_in returned no token")
+            me = client.me()
+            check(me.username == username, f"logged in as {me.username!r}, expected {username!r}")
+            check(me.acct == username, f"acct {me.acct!r}")
+            users[name] = (client, me)
+
+        alice, alice_me = users["alice"]
+        bob, bob_me = users["bob"]
+
+        at("detect the server version")
+        check(alice.verify_minimum_version("4.3.0", cached=True), "Mastodon.py did not detect version >= 4.3.0")
+        instance = alice.instance()
+        check(str(instance.version).startswith("4.3.0"), f"instance version {instance.version!r}")
+
+        at("bob posts")
+        tag = f"ferrodon{suffix}"
+        first = bob.status_post(f"Hello from bob #{tag}")
+        check("Hello from bob" in first.content, f"content {first.content!r}")
+        check(first.account.id == bob_me.id, "status author")
+        check(first.visibility == "public", f"visibility {first.visibility!r}")
+        check(any(t.name == tag for t in first.tags), f"tags {first.tags!r}")
+
+        at("alice follows bob")
+        relationship = alice.account_follow(bob_me.id)
+        check(relationship.following, f"follow relationship {relationship!r}")
+        relationships = alice.account_relationships(bob_me.id)
+        check(len(relationships) == 1 and relationships[0].following, f"relationships {relationships!r}")
+        check(bob.account_relationships(alice_me.id)[0].followed_by, "bob sees alice as a follower")
+
+        at("bob's earlier post reaches alice's home")
+        poll("bob's first post in alice's home", alice.timeline_home, lambda tl: str(first.id) in ids(tl))
+
+        at("bob posts again; the post reaches alice's home")
+        second = bob.status_post("Second post from bob", visibility="unlisted", idempotency_key=f"idem-{suffix}")
+        again = bob.status_post("Second post from bob", visibility="unlisted", idempotency_key=f"idem-{suffix}")
+        check(str(again.id) == str(second.id), "Idempotency-Key did not deduplicate")
+        private = bob.status_post("Followers only", visibility="private", spoiler_text="cw")
+        check(private.sensitive, "spoiler_text makes a status sensitive")
+        home = poll(
+            "bob's new posts in alice's home",
+            alice.timeline_home,
+            lambda tl: {str(second.id), str(private.id)} <= set(ids(tl)),
+        )
+        check(ids(home) == sorted(ids(home), key=int, reverse=True), "home is newest first")
+
+        at("paginate the home timeline")
+        page = alice.timeline_home(limit=1)
+        check(len(page) == 1, f"limit=1 returned {len(page)}")
+        older = alice.fetch_next(page)
+        check(older is not None and len(older) == 1, "fetch_next returned nothing")
+        check(int(older[0].id) < int(page[0].id), "fetch_next went backwards in time")
+        newer = alice.fetch_previous(older)
+        check(newer is not None and ids(newer) == ids(page), "fetch_previous did not return to the first page")
+
+        at("read the public timelines")
+        public = alice.timeline_public()
+        check(str(first.id) in ids(public), "bob's public post in the public timeline")
+        check(str(second.id) not in ids(public), "unlisted post in the public timeline")
+        check(str(private.id) not in ids(public), "private post in the public timeline")
+        check(str(first.id) in ids(alice.timeline_local()), "bob's post in the local timeline")
+        check(str(first.id) in ids(alice.timeline_hashtag(tag)), "bob's post in the hashtag timeline")
+        anonymous = Mastodon(api_base_url=base_url)
+        check(str(first.id) in ids(anonymous.timeline_public()), "public timeline without a token")
+
+        at("favourite")
+        favourited = alice.status_favourite(first.id)
+        check(favourited.favourited, "favourited flag")
+        check(bob.status(first.id).favourites_count == 1, "favourites_count")
+        unfavourited = alice.status_unfavourite(first.id)
+        check(not unfavourited.favourited, "unfavourite")
+
+        at("reblog")
+        reblog = alice.status_reblog(first.id)
+        check(reblog.reblog is not None and str(reblog.reblog.id) == str(first.id), f"reblog {reblog!r}")
+        check(bob.status(first.id).reblogs_count == 1, "reblogs_count")
+        try:
+            alice.status_reblog(private.id)
+            raise StepFailed("reblogging someone else's private post succeeded")
+        except MastodonAPIError as e:
+            check(len(e.args) > 1 and e.args[1] == 403, f"reblog of a private post: {e.args!r}")
+
+        at("reply and read the thread")
+        reply = alice.status_post(f"@{bob_me.acct} nice post!", in_reply_to_id=first.id)
+        check(str(reply.in_reply_to_id) == str(first.id), "in_reply_to_id")
+        check(any(str(m.id) == str(bob_me.id) for m in reply.mentions), "the reply mentions bob")
+        context = bob.status_context(first.id)
+        check(str(reply.id) in ids(context.descendants), "the reply is a descendant")
+        context = bob.status_context(reply.id)
+        check(ids(context.ancestors) == [str(first.id)], "the original is the ancestor")
+
+        at("account statuses")
+        statuses = anonymous.account_statuses(bob_me.id)
+        check(str(first.id) in ids(statuses), "bob's statuses")
+        check(str(private.id) not in ids(statuses), "anonymous sees no private statuses")
+        found = alice.account_lookup(bob_me.acct)
+        check(str(found.id) == str(bob_me.id), "account_lookup")
+
+        at("update the profile")
+        updated = alice.account_update_credentials(display_name="Alice", note="Testing Ferrodon", locked=False)
+        check(updated.display_name == "Alice", f"display_name {updated.display_name!r}")
+        check(alice.account(alice_me.id).display_name == "Alice", "display_name is public")
+
+        at("delete")
+        deleted = alice.status_delete(reply.id)
+        check(deleted.get("text") == f"@{bob_me.acct} nice post!", f"delete returns the source: {deleted!r}")
+        try:
+            bob.status(reply.id)
+            raise StepFailed("the deleted status is still there")
+        except MastodonNotFoundError:
+            pass
+        alice.status_unreblog(first.id)
+
+        at("unfollow")
+        relationship = alice.account_unfollow(bob_me.id)
+        check(not relationship.following, "unfollow")
+        poll(
+            "bob's posts to leave alice's home",
+            alice.timeline_home,
+            lambda tl: not ({str(first.id), str(second.id), str(private.id)} & set(ids(tl))),
+        )
+
+        at("revoke the token")
+        token = alice.access_token
+        alice.revoke_access_token(allow_http=True)
+        try:
+            Mastodon(access_token=token, api_base_url=base_url).account_verify_credentials()
+            raise StepFailed("the revoked token still works")
+        except MastodonUnauthorizedError:
+            pass
+
+    except StepFailed as e:
+        print(f"FAILED at step '{step}': {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - any library error is a failed step
+        print(f"FAILED at step '{step}': {type(e).__name__}: {e}", file=sys.stderr)
+        traceback.print_exc()
+        return 1
+
+    print("Mastodon.py journey: OK")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))
