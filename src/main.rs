@@ -141,20 +141,28 @@ fn main() -> ExitCode {
             Command::Migrate => roles::migrate(config).await,
             Command::Admin {
                 command: AdminCommand::Accounts { command },
-            } => match command {
-                AccountsCommand::Create {
-                    username,
-                    email,
-                    password,
-                    role,
-                } => roles::admin_create(config, &username, &email, &password, &role).await,
-                AccountsCommand::Approve { username } => {
-                    roles::admin_approve(config, &username).await
-                }
-                AccountsCommand::Suspend { username } => {
-                    roles::admin_suspend(config, &username).await
-                }
-            },
+            } => {
+                let action = match command {
+                    AccountsCommand::Create {
+                        username,
+                        email,
+                        password,
+                        role,
+                    } => roles::AccountAction::Create {
+                        username,
+                        email,
+                        password,
+                        role,
+                    },
+                    AccountsCommand::Approve { username } => {
+                        roles::AccountAction::Approve(username)
+                    }
+                    AccountsCommand::Suspend { username } => {
+                        roles::AccountAction::Suspend(username)
+                    }
+                };
+                roles::admin_accounts(config, action).await
+            }
             Command::Config { .. } => Ok(()),
         }
     });

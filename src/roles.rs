@@ -330,49 +330,52 @@ pub async fn migrate(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// Services for an operator command (no listener; URLs use the configured domain).
-async fn admin_services(config: &Config) -> Result<Services> {
-    let db = connect(config, false).await?;
+/// An operator command on accounts.
+pub enum AccountAction {
+    Create {
+        username: String,
+        email: String,
+        password: String,
+        role: String,
+    },
+    Approve(String),
+    Suspend(String),
+}
+
+/// `ferrodon admin accounts …`: runs on the configured database (URLs use
+/// the configured domain) and prints the result on stdout.
+pub async fn admin_accounts(config: Config, action: AccountAction) -> Result<()> {
+    let role = match &action {
+        AccountAction::Create { role, .. } => Some(role.parse().map_err(|_| {
+            RoleError::Config(format!(
+                "--role: expected user, moderator or admin, got {role:?}"
+            ))
+        })?),
+        _ => None,
+    };
+    let db = connect(&config, false).await?;
     require_migrated(&db).await?;
-    services(config, db, config.listen.port()).await
-}
-
-/// `ferrodon admin accounts create`.
-pub async fn admin_create(
-    config: Config,
-    username: &str,
-    email: &str,
-    password: &str,
-    role: &str,
-) -> Result<()> {
-    let role = role.parse().map_err(|_| {
-        RoleError::Config(format!(
-            "--role: expected user, moderator or admin, got {role:?}"
-        ))
-    })?;
-    let services = admin_services(&config).await?;
-    let id = services
-        .admin_create_account(username, email, password, role)
-        .await?;
-    println!("{id}");
+    let services = services(&config, db, config.listen.port()).await?;
+    let result = match action {
+        AccountAction::Create {
+            username,
+            email,
+            password,
+            ..
+        } => services
+            .admin_create_account(&username, &email, &password, role.unwrap_or_default())
+            .await
+            .map(|id| id.to_string()),
+        AccountAction::Approve(username) => services
+            .approve_account(&username)
+            .await
+            .map(|()| format!("approved {username}")),
+        AccountAction::Suspend(username) => services
+            .suspend_account(&username)
+            .await
+            .map(|()| format!("suspended {username}")),
+    };
     services.db().close().await;
-    Ok(())
-}
-
-/// `ferrodon admin accounts approve`.
-pub async fn admin_approve(config: Config, username: &str) -> Result<()> {
-    let services = admin_services(&config).await?;
-    services.approve_account(username).await?;
-    println!("approved {username}");
-    services.db().close().await;
-    Ok(())
-}
-
-/// `ferrodon admin accounts suspend`.
-pub async fn admin_suspend(config: Config, username: &str) -> Result<()> {
-    let services = admin_services(&config).await?;
-    services.suspend_account(username).await?;
-    println!("suspended {username}");
-    services.db().close().await;
+    println!("{}", result?);
     Ok(())
 }

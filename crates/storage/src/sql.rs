@@ -144,24 +144,26 @@ macro_rules! bind_all {
 }
 
 /// Runs `$method` of a query built by `$make` (query/query_as/query_scalar)
-/// on the target, once per backend arm.
+/// on the target, once per backend arm, then `$map` on the result (the
+/// result types differ per backend; what `$map` returns must not).
 macro_rules! dispatch {
-    ($target:expr, $sql:expr, $args:expr, |$q:ident| $make:expr, $method:ident) => {{
+    ($target:expr, $sql:expr, $args:expr, |$q:ident| $make:expr, $method:ident) => {
+        dispatch!($target, $sql, $args, |$q| $make, $method => |r| r)
+    };
+    ($target:expr, $sql:expr, $args:expr, |$q:ident| $make:expr, $method:ident => $map:expr) => {{
         let text = AssertSqlSafe($sql.0);
         match $target {
             Target::SqlitePool(p) => {
                 let $q = text;
-                bind_all!($make.persistent(true), $args).$method(p).await
+                bind_all!($make.persistent(true), $args).$method(p).await.map($map)
             }
             Target::SqliteConn(c) => {
                 let $q = text;
-                bind_all!($make.persistent(true), $args)
-                    .$method(&mut *c)
-                    .await
+                bind_all!($make.persistent(true), $args).$method(&mut *c).await.map($map)
             }
             Target::PgPool(p, true) => {
                 let $q = text;
-                bind_all!($make.persistent(true), $args).$method(p).await
+                bind_all!($make.persistent(true), $args).$method(p).await.map($map)
             }
             // Unnamed statements take two round trips (Parse/Describe/Sync,
             // then Bind/Execute/Sync); PgBouncer in transaction mode may hand
@@ -172,9 +174,7 @@ macro_rules! dispatch {
                 let $q = text;
                 async {
                     let mut tx = p.begin().await?;
-                    let value = bind_all!($make.persistent(false), $args)
-                        .$method(&mut *tx)
-                        .await?;
+                    let value = bind_all!($make.persistent(false), $args).$method(&mut *tx).await.map($map)?;
                     tx.commit().await?;
                     Ok::<_, sqlx::Error>(value)
                 }
@@ -182,9 +182,7 @@ macro_rules! dispatch {
             }
             Target::PgConn(c, persistent) => {
                 let $q = text;
-                bind_all!($make.persistent(persistent), $args)
-                    .$method(&mut *c)
-                    .await
+                bind_all!($make.persistent(persistent), $args).$method(&mut *c).await.map($map)
             }
         }
     }};
@@ -315,35 +313,5 @@ pub(crate) async fn execute<'a>(
     args: Vec<Arg>,
 ) -> Result<u64> {
     let sql = sql.into();
-    let target = ex.target();
-    let text = AssertSqlSafe(sql.0);
-    let affected = match target {
-        Target::SqlitePool(p) => bind_all!(sqlx::query(text).persistent(true), args)
-            .execute(p)
-            .await?
-            .rows_affected(),
-        Target::SqliteConn(c) => bind_all!(sqlx::query(text).persistent(true), args)
-            .execute(&mut *c)
-            .await?
-            .rows_affected(),
-        Target::PgPool(p, true) => bind_all!(sqlx::query(text).persistent(true), args)
-            .execute(p)
-            .await?
-            .rows_affected(),
-        // See `dispatch!`: unnamed statements need a transaction behind PgBouncer.
-        Target::PgPool(p, false) => {
-            let mut tx = p.begin().await?;
-            let n = bind_all!(sqlx::query(text).persistent(false), args)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            n
-        }
-        Target::PgConn(c, persistent) => bind_all!(sqlx::query(text).persistent(persistent), args)
-            .execute(&mut *c)
-            .await?
-            .rows_affected(),
-    };
-    Ok(affected)
+    Ok(dispatch!(ex.target(), sql, args, |q| sqlx::query(q), execute => |r| r.rows_affected())?)
 }
