@@ -3,10 +3,11 @@
 # on SQLite and on PostgreSQL, beside an axum hello-world in the same run.
 # Needs wrk (apt-get install wrk) and, for the PostgreSQL run, a local
 # PostgreSQL at 127.0.0.1:5432 (trust auth).
-# Usage: bench/run.sh [duration-seconds]
+# Usage: bench/run.sh [duration-seconds] [seed-statuses]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-10}"
+seed="${2:-1000}"   # statuses posted before the reads
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferrodon/release-target}"
 cargo build --release -q
 cargo build --release -q --manifest-path bench/hello/Cargo.toml
@@ -54,12 +55,25 @@ run_lane() { # label, database url ('' = SQLite in the work dir)
     -d username=bench@example.com -d 'password=benchmark password' -d 'scope=read write' \
     "http://127.0.0.1:$port/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
   export TOKEN="$token"
-  wrk_line "$label: POST /api/v1/statuses" -s bench/post.lua "http://127.0.0.1:$port"
+  # Seed statuses, then wait until their fan-out jobs are done, so the reads
+  # below do not compete with a job backlog.
+  local last=""
+  for i in $(seq 1 "$seed"); do
+    last="$(curl -sf -H "Authorization: Bearer $token" -d "status=seed+$i+%23bench" \
+      "http://127.0.0.1:$port/api/v1/statuses" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+  done
+  for _ in $(seq 1 600); do
+    curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/timelines/home?limit=1" \
+      | grep -q "\"id\":\"$last\"" && break
+    sleep 0.1
+  done
   wrk_line "$label: GET /api/v1/timelines/home?limit=20" -s bench/auth.lua "http://127.0.0.1:$port/api/v1/timelines/home?limit=20"
   wrk_line "$label: GET /api/v1/timelines/public?limit=20" "http://127.0.0.1:$port/api/v1/timelines/public?limit=20"
   wrk_line "$label: GET /api/v1/statuses/:id" -s bench/auth.lua \
     "http://127.0.0.1:$port/api/v1/statuses/$(curl -sf "http://127.0.0.1:$port/api/v1/timelines/public?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
   wrk_line "$label: GET /api/v1/instance" "http://127.0.0.1:$port/api/v1/instance"
+  # Writes last: each post also enqueues a fan-out job that runs meanwhile.
+  wrk_line "$label: POST /api/v1/statuses (+ fan-out job)" -s bench/post.lua "http://127.0.0.1:$port"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

@@ -267,7 +267,21 @@ struct Inner {
     ids: IdGenerator,
     instance: Instance,
     secrets: Secrets,
+    /// The instance's figures, recomputed at most once a minute (they count rows).
+    stats: std::sync::Mutex<Option<(std::time::Instant, InstanceStats)>>,
 }
+
+/// Figures for the instance entity.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstanceStats {
+    pub users: i64,
+    pub statuses: i64,
+    pub domains: i64,
+    pub active_month: i64,
+}
+
+/// How long instance figures are served from memory.
+const STATS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Every use case, sharing the database, the feed store and the id generator.
 #[derive(Clone)]
@@ -290,6 +304,7 @@ impl Services {
                 ids: IdGenerator::new(),
                 instance,
                 secrets,
+                stats: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -310,15 +325,26 @@ impl Services {
         &self.inner.secrets
     }
 
-    /// Figures for the instance entity: (local accounts, local statuses, known domains, active users this month).
-    pub async fn instance_stats(&self) -> Result<(i64, i64, i64, i64)> {
+    /// Figures for the instance entity, cached for a minute.
+    pub async fn instance_stats(&self) -> Result<InstanceStats> {
+        if let Ok(guard) = self.inner.stats.lock()
+            && let Some((at, stats)) = *guard
+            && at.elapsed() < STATS_TTL
+        {
+            return Ok(stats);
+        }
         let db = self.db();
-        let users = ferrodon_storage::accounts::count_local(db).await?;
-        let statuses = ferrodon_storage::statuses::count_local(db).await?;
-        let domains = ferrodon_storage::accounts::count_domains(db).await?;
         let month_ago = ferrodon_storage::now() - chrono::Duration::days(30);
-        let active = ferrodon_storage::users::count_active_since(db, month_ago).await?;
-        Ok((users, statuses, domains, active))
+        let stats = InstanceStats {
+            users: ferrodon_storage::accounts::count_local(db).await?,
+            statuses: ferrodon_storage::statuses::count_local(db).await?,
+            domains: ferrodon_storage::accounts::count_domains(db).await?,
+            active_month: ferrodon_storage::users::count_active_since(db, month_ago).await?,
+        };
+        if let Ok(mut guard) = self.inner.stats.lock() {
+            *guard = Some((std::time::Instant::now(), stats));
+        }
+        Ok(stats)
     }
 
     /// The instance's enabled custom emojis.

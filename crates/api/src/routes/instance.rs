@@ -43,7 +43,7 @@ fn polls_configuration() -> Value {
 /// `GET /api/v2/instance`.
 pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let i = state.services.instance();
-    let (_, _, _, active) = state.services.instance_stats().await?;
+    let active = state.services.instance_stats().await?.active_month;
     let limits = &i.limits;
     Ok(Json(json!({
         "domain": i.domain,
@@ -99,7 +99,7 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 /// `GET /api/v1/instance` (deprecated in Mastodon, still read by clients).
 pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let i = state.services.instance();
-    let (users, statuses, domains, _) = state.services.instance_stats().await?;
+    let stats = state.services.instance_stats().await?;
     let limits = &i.limits;
     Ok(Json(json!({
         "uri": i.domain,
@@ -109,7 +109,7 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         "email": i.contact_email,
         "version": version(),
         "urls": {"streaming_api": i.streaming_url},
-        "stats": {"user_count": users, "status_count": statuses, "domain_count": domains},
+        "stats": {"user_count": stats.users, "status_count": stats.statuses, "domain_count": stats.domains},
         "thumbnail": format!("{}/avatars/original/missing.png", i.base_url),
         "languages": ["en"],
         "registrations": i.registrations != RegistrationMode::Closed,

@@ -122,7 +122,8 @@ CREATE TABLE statuses (
 CREATE UNIQUE INDEX index_statuses_on_uri ON statuses (uri);
 CREATE INDEX index_statuses_on_account_id_and_id ON statuses (account_id, id);
 CREATE INDEX index_statuses_on_in_reply_to_id ON statuses (in_reply_to_id);
-CREATE UNIQUE INDEX index_statuses_on_reblog_of_id_and_account_id ON statuses (reblog_of_id, account_id);
+-- Partial: only reblogs are indexed, so `reblog_of_id IS NULL` never picks it over the timeline index.
+CREATE UNIQUE INDEX index_statuses_on_reblog_of_id_and_account_id ON statuses (reblog_of_id, account_id) WHERE reblog_of_id IS NOT NULL;
 CREATE INDEX index_statuses_public_timeline ON statuses (id) WHERE visibility = 0 AND reblog_of_id IS NULL;
 
 CREATE TABLE mentions (
