@@ -41,10 +41,27 @@ impl Services {
         account: AccountId,
         bounds: &PageBounds,
     ) -> Result<Vec<StatusView>> {
-        if !self.feeds().exists(account).await? {
-            self.rebuild_home(account).await?;
+        let from_feed = async {
+            if !self.feeds().exists(account).await? {
+                self.rebuild_home(account).await?;
+            }
+            Ok::<_, crate::ServiceError>(self.feeds().page(account, bounds).await?)
         }
-        let mut ids = self.feeds().page(account, bounds).await?;
+        .await;
+        let mut ids = match from_feed {
+            Ok(ids) => ids,
+            Err(e) => {
+                // The feed store (Redis) is unreachable: read from the database instead.
+                tracing::warn!(error = %e, "home feed unavailable; reading from the database");
+                let rows = statuses::home(self.db(), account, bounds).await?;
+                return self
+                    .hydrate_ids(
+                        Some(account),
+                        &rows.iter().map(|(id, _)| StatusId(*id)).collect::<Vec<_>>(),
+                    )
+                    .await;
+            }
+        };
         if ids.len() < bounds.limit as usize && !bounds.ascending() {
             let older_than = ids.last().map(|id| id.0).or(bounds.max_id);
             let rest = PageBounds {
