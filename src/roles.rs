@@ -186,12 +186,12 @@ fn worker_options(
 }
 
 fn app_state(config: &Config, services: Services, metrics: Option<PrometheusHandle>) -> AppState {
-    ferrodon_api::params::set_max_body(config.max_body_bytes);
     AppState {
         services,
         metrics,
         limiter: Arc::new(RateLimiter::default()),
         rate_limits: config.rate_limits,
+        max_body_bytes: config.max_body_bytes,
     }
 }
 

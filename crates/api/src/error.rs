@@ -94,6 +94,13 @@ impl IntoResponse for ApiError {
                     oauth_status(kind),
                     json!({"error": kind.code(), "error_description": kind.description()}),
                 ),
+                ServiceError::Storage(e @ ferrodon_storage::StorageError::Unavailable(_)) => {
+                    tracing::warn!(error = %e, "database unavailable");
+                    simple(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "There was a temporary problem serving your request, please try again",
+                    )
+                }
                 ServiceError::Storage(e) => {
                     tracing::error!(error = %e, "storage error");
                     simple(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")

@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     pub limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimits,
+    /// Largest request body read (`limits.max_body_bytes`); larger ones get 413.
+    pub max_body_bytes: usize,
 }
 
 /// The client's address (behind a trusted proxy, from `X-Forwarded-For`).

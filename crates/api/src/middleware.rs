@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
 use crate::error::{ApiError, error_response, reason};
@@ -74,6 +75,19 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router<AppState> {
             },
         ))
         .layer(axum::middleware::from_fn(observe))
+        .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
 }
 
 fn request_id(headers: &HeaderMap) -> String {

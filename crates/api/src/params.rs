@@ -9,29 +9,18 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::AppState;
 use crate::error::ApiError;
 
 /// Parameters merged from the query string and the body, read as `T`.
 #[derive(Debug)]
 pub struct Params<T>(pub T);
 
-/// The largest body read; set once from the configuration at start.
-static MAX_BODY: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-
-/// Sets the body size limit (bytes) for every request.
-pub fn set_max_body(bytes: usize) {
-    let _ = MAX_BODY.set(bytes);
-}
-
-pub(crate) fn max_body() -> usize {
-    *MAX_BODY.get().unwrap_or(&(1024 * 1024))
-}
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for Params<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let value = collect(req, state).await?;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let value = collect(req, state, state.max_body_bytes).await?;
         read(value).map(Params)
     }
 }
@@ -59,9 +48,14 @@ pub fn read<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     })
 }
 
-/// Gathers every parameter of the request into one JSON object.
-pub async fn collect<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
-    let value = collect_raw(req, state).await?;
+/// Gathers every parameter of the request into one JSON object, reading at
+/// most `limit` bytes of body.
+pub async fn collect<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    limit: usize,
+) -> Result<Value, ApiError> {
+    let value = collect_raw(req, state, limit).await?;
     if has_nul(&value) {
         return Err(ApiError::BadRequest(
             "Parameters must not contain NUL characters".to_owned(),
@@ -70,8 +64,11 @@ pub async fn collect<S: Send + Sync>(req: Request, state: &S) -> Result<Value, A
     Ok(value)
 }
 
-async fn collect_raw<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
-    let limit = max_body();
+async fn collect_raw<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    limit: usize,
+) -> Result<Value, ApiError> {
     if req
         .headers()
         .get(CONTENT_LENGTH)

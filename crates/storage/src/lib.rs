@@ -36,12 +36,19 @@ use tokio::sync::Notify;
 
 pub use sql::Arg;
 
+/// How long a query waits for a pooled connection (including connecting)
+/// before the request fails as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// A unique constraint refused the write (the caller decides what it means).
     #[error("conflict on {0}")]
     Conflict(String),
+    /// The database cannot be reached now (pool timeout, lost connection).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("redis error: {0}")]
@@ -63,7 +70,12 @@ impl From<sqlx::Error> for StorageError {
         {
             return StorageError::Conflict(db.constraint().unwrap_or("unique").to_owned());
         }
-        StorageError::Database(e)
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                StorageError::Unavailable(e)
+            }
+            e => StorageError::Database(e),
+        }
     }
 }
 
@@ -132,7 +144,7 @@ impl Db {
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.pool.max(2))
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(opts)
                 .await
                 .map_err(|e| StorageError::Connect(e.to_string()))?;
@@ -148,7 +160,7 @@ impl Db {
             }
             let pool = PgPoolOptions::new()
                 .max_connections(options.pool)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(opts)
                 .await
                 .map_err(|e| StorageError::Connect(e.to_string()))?;
@@ -246,8 +258,15 @@ impl Db {
             .collect())
     }
 
-    /// Whether the database answers (for `/health`).
+    /// Whether the database answers within a few seconds (for `/health`).
     pub async fn ping(&self) -> Result<()> {
+        match tokio::time::timeout(Duration::from_secs(3), self.ping_now()).await {
+            Ok(result) => result,
+            Err(_) => Err(StorageError::Unavailable(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    async fn ping_now(&self) -> Result<()> {
         sql::fetch_scalar::<i64>(self, "SELECT CAST(1 AS BIGINT)", vec![])
             .await
             .map(|_| ())
