@@ -160,6 +160,7 @@ impl Drop for TestServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.clear_redis_namespace();
         if std::thread::panicking() {
             let logs = self.logs();
             let tail = logs.len().saturating_sub(60);
@@ -167,6 +168,37 @@ impl Drop for TestServer {
             for line in &logs[tail..] {
                 eprintln!("{line}");
             }
+        }
+    }
+}
+
+impl TestServer {
+    /// Deletes the keys this instance wrote under its Redis namespace.
+    fn clear_redis_namespace(&self) {
+        let get = |key: &str| {
+            self.instance_env
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let (Some(url), Some(namespace)) = (get("REDIS_URL"), get("REDIS_NAMESPACE")) else {
+            return;
+        };
+        let Ok(client) = redis::Client::open(url.as_str()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = match redis::cmd("KEYS")
+            .arg(format!("{namespace}:*"))
+            .query(&mut conn)
+        {
+            Ok(keys) => keys,
+            Err(_) => return,
+        };
+        for chunk in keys.chunks(500) {
+            let _ = redis::cmd("DEL").arg(chunk).query::<i64>(&mut conn);
         }
     }
 }
