@@ -373,6 +373,10 @@ lane_test!(malformed_input, |lane: Lane| async move {
     raw("application/json", deep.into_bytes())
         .await
         .client_error();
+    // A body in a format the API does not read: 415, never read as something else.
+    let resp = raw("text/xml", b"<status>hi</status>".to_vec()).await;
+    assert_eq!(resp.status, 415, "{}", resp.describe());
+    resp.json_error();
     // Not an object.
     for body in ["[]", "null", "\"status\"", "42", ""] {
         let resp = raw("application/json", body.as_bytes().to_vec()).await;
