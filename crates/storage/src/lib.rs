@@ -70,11 +70,20 @@ impl From<sqlx::Error> for StorageError {
         {
             return StorageError::Conflict(db.constraint().unwrap_or("unique").to_owned());
         }
-        match e {
+        // The server is going away or refuses connections: SQLSTATE class 08
+        // (connection exception), 57P01–57P03 (shutdown, cannot connect now),
+        // 3D000 (the database does not exist, e.g. dropped under us).
+        let gone = |code: &str| {
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "3D000")
+        };
+        match &e {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 StorageError::Unavailable(e)
             }
-            e => StorageError::Database(e),
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| gone(&c)) => {
+                StorageError::Unavailable(e)
+            }
+            _ => StorageError::Database(e),
         }
     }
 }
