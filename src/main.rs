@@ -54,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Background jobs: figures, the dead set, end-to-end probes.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -87,6 +92,47 @@ enum AccountsCommand {
     Approve { username: String },
     /// Suspends an account.
     Suspend { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Per queue: size, age of the oldest job, busy, scheduled, retries, dead.
+    Stats {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Puts dead jobs back to run now, with fresh attempts.
+    RetryDead {
+        #[arg(long)]
+        queue: Option<String>,
+    },
+    /// Deletes dead jobs.
+    ClearDead {
+        #[arg(long)]
+        queue: Option<String>,
+    },
+    /// Enqueues probe jobs and waits until workers ran them all.
+    Probe {
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+        /// Key prefix of the probes (default: a fresh one).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Seconds to wait for the probes to run (0: enqueue and return).
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+        /// How long each probe job takes, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        hold_ms: u64,
+    },
+    /// Measures end-to-end throughput: enqueues no-op jobs, waits until they ran.
+    Bench {
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +208,28 @@ fn main() -> ExitCode {
                     }
                 };
                 roles::admin_accounts(config, action).await
+            }
+            Command::Jobs { command } => {
+                let action = match command {
+                    JobsCommand::Stats { json } => roles::JobsAction::Stats { json },
+                    JobsCommand::RetryDead { queue } => roles::JobsAction::RetryDead(queue),
+                    JobsCommand::ClearDead { queue } => roles::JobsAction::ClearDead(queue),
+                    JobsCommand::Probe {
+                        count,
+                        prefix,
+                        wait,
+                        hold_ms,
+                    } => roles::JobsAction::Probe {
+                        count,
+                        prefix,
+                        wait,
+                        hold_ms,
+                    },
+                    JobsCommand::Bench { count, timeout } => {
+                        roles::JobsAction::Bench { count, timeout }
+                    }
+                };
+                roles::jobs(config, action).await
             }
             Command::Config { .. } => Ok(()),
         }

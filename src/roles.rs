@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use ferrodon_api::{AppState, RateLimiter};
 use ferrodon_config::{Config, LogFormat, Secrets};
-use ferrodon_jobs::{Queue, Worker, WorkerOptions};
+use ferrodon_jobs::{JobQueue, Queue, WeightedQueues, Worker, WorkerOptions};
+use ferrodon_model::IdGenerator;
 use ferrodon_service::{Instance, Services};
 use ferrodon_storage::feeds::{FeedStore, RedisFeedStore, SqlFeedStore};
+use ferrodon_storage::redis_jobs::RedisQueue;
 use ferrodon_storage::{Db, DbOptions, StorageError};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
@@ -149,13 +151,28 @@ async fn feed_store(config: &Config, db: &Db) -> Result<Arc<dyn FeedStore>> {
     }
 }
 
+/// The job queue: Redis when `QUEUE_REDIS_URL`/`REDIS_URL` is set (the
+/// database is its outbox), else the database alone.
+async fn job_queue(config: &Config, db: &Db) -> Result<JobQueue> {
+    let redis = match &config.redis.queue_url {
+        Some(url) => {
+            let queue = RedisQueue::connect(url, &config.redis.key_prefix()).await?;
+            Some(queue)
+        }
+        None => None,
+    };
+    Ok(JobQueue::new(db.clone(), redis))
+}
+
 async fn services(config: &Config, db: Db, port: u16) -> Result<Services> {
     let secrets =
         Secrets::load_or_generate(config).map_err(|e| RoleError::Config(e.to_string()))?;
     let feeds = feed_store(config, &db).await?;
+    let jobs = job_queue(config, &db).await?;
     Ok(Services::new(
         db,
         feeds,
+        jobs,
         Instance::from_config(config, port),
         secrets,
     ))
@@ -174,15 +191,32 @@ async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {
 
 fn worker_options(
     config: &Config,
-    queues: Vec<Queue>,
+    queues: WeightedQueues,
     concurrency: Option<usize>,
 ) -> WorkerOptions {
     WorkerOptions {
         queues,
         concurrency: concurrency.unwrap_or(config.worker.concurrency),
         poll_interval: Duration::from_millis(config.worker.poll_interval_ms),
+        lease: Duration::from_secs(config.worker.lease_s),
         ..WorkerOptions::default()
     }
+}
+
+/// A worker running every job kind and the scheduled ticks.
+fn new_worker(
+    config: &Config,
+    services: &Services,
+    queues: WeightedQueues,
+    concurrency: Option<usize>,
+) -> Worker<Services> {
+    Worker::new(
+        services.jobs().clone(),
+        ferrodon_service::jobs::registry(),
+        services.clone(),
+        worker_options(config, queues, concurrency),
+        ferrodon_service::jobs::schedule(Duration::from_secs(config.worker.cleanup_interval_s)),
+    )
 }
 
 fn app_state(config: &Config, services: Services, metrics: Option<PrometheusHandle>) -> AppState {
@@ -206,12 +240,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let services = services(&config, db.clone(), addr.port()).await?;
     let shutdown = shutdown_channel();
 
-    let worker = Worker::new(
-        db.clone(),
-        ferrodon_service::jobs::registry(),
-        services.clone(),
-        worker_options(&config, Queue::ALL.to_vec(), None),
-    );
+    let worker = new_worker(&config, &services, WeightedQueues::all(), None);
     let worker_task = tokio::spawn(worker.run(stopped(shutdown.clone())));
 
     let router = ferrodon_api::router(app_state(&config, services.clone(), metrics))
@@ -253,38 +282,10 @@ pub async fn streaming(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// Parses `default:8,push:6,mailers` into queues (weights checked; weighted
-/// selection arrives with the jobs issue, until then queues are served by age).
-fn parse_queues(specs: &[String]) -> Result<Vec<Queue>> {
-    if specs.is_empty() {
-        return Ok(Queue::ALL.to_vec());
-    }
-    let mut queues = Vec::new();
-    for spec in specs.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        let (name, weight) = match spec.split_once(':') {
-            Some((n, w)) => (n, Some(w)),
-            None => (spec, None),
-        };
-        if let Some(w) = weight
-            && w.parse::<u32>().map_or(true, |w| w == 0)
-        {
-            return Err(RoleError::Config(format!(
-                "--queues: weight of {name:?} must be a positive number"
-            )));
-        }
-        let queue: Queue = name
-            .parse()
-            .map_err(|e| RoleError::Config(format!("--queues: {e}")))?;
-        if !queues.contains(&queue) {
-            queues.push(queue);
-        }
-    }
-    Ok(queues)
-}
-
 /// `ferrodon worker`.
 pub async fn worker(config: Config, queues: &[String], concurrency: Option<usize>) -> Result<()> {
-    let queues = parse_queues(queues)?;
+    let queues =
+        WeightedQueues::parse(queues).map_err(|e| RoleError::Config(format!("--queues: {e}")))?;
     if concurrency == Some(0) {
         return Err(RoleError::Config(
             "--concurrency must be at least 1".to_owned(),
@@ -296,12 +297,7 @@ pub async fn worker(config: Config, queues: &[String], concurrency: Option<usize
     let metrics = metrics_handle();
     let services = services(&config, db.clone(), addr.port()).await?;
     let shutdown = shutdown_channel();
-    let worker = Worker::new(
-        db.clone(),
-        ferrodon_service::jobs::registry(),
-        services,
-        worker_options(&config, queues, concurrency),
-    );
+    let worker = new_worker(&config, &services, queues, concurrency);
     let worker_task = tokio::spawn(worker.run(stopped(shutdown.clone())));
     info!(addr = %addr, role = "worker", "listening");
     ferrodon_api::serve(
@@ -377,5 +373,156 @@ pub async fn admin_accounts(config: Config, action: AccountAction) -> Result<()>
     };
     services.db().close().await;
     println!("{}", result?);
+    Ok(())
+}
+
+/// An operator command on the job queues.
+pub enum JobsAction {
+    Stats {
+        json: bool,
+    },
+    RetryDead(Option<String>),
+    ClearDead(Option<String>),
+    Probe {
+        count: u64,
+        prefix: Option<String>,
+        wait: u64,
+        hold_ms: u64,
+    },
+    Bench {
+        count: u64,
+        timeout: u64,
+    },
+}
+
+fn queue_arg(queue: Option<String>) -> Result<Option<Queue>> {
+    queue
+        .map(|q| {
+            q.parse::<Queue>()
+                .map_err(|e| RoleError::Config(format!("--queue: {e}")))
+        })
+        .transpose()
+}
+
+/// Whether every queue is empty (nothing ready, running or scheduled).
+async fn drained(queue: &JobQueue) -> Result<bool> {
+    let stats = queue.stats(ferrodon_storage::now()).await?;
+    Ok(stats.outbox == 0
+        && stats
+            .queues
+            .iter()
+            .all(|q| q.size == 0 && q.busy == 0 && q.scheduled == 0 && q.retries == 0))
+}
+
+/// `ferrodon jobs …`.
+pub async fn jobs(config: Config, action: JobsAction) -> Result<()> {
+    let db = connect(&config, false).await?;
+    require_migrated(&db).await?;
+    let queue = job_queue(&config, &db).await?;
+    let ids = IdGenerator::new();
+    match action {
+        JobsAction::Stats { json } => {
+            let stats = queue.stats(ferrodon_storage::now()).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&stats).unwrap_or_default()
+                );
+            } else {
+                println!("backend: {}   outbox: {}", stats.backend, stats.outbox);
+                println!(
+                    "{:<10} {:>8} {:>10} {:>6} {:>10} {:>8} {:>6}",
+                    "queue", "size", "latency_s", "busy", "scheduled", "retries", "dead"
+                );
+                for q in &stats.queues {
+                    println!(
+                        "{:<10} {:>8} {:>10.1} {:>6} {:>10} {:>8} {:>6}",
+                        q.queue, q.size, q.latency_seconds, q.busy, q.scheduled, q.retries, q.dead
+                    );
+                }
+            }
+        }
+        JobsAction::RetryDead(q) => {
+            let n = queue
+                .retry_dead(queue_arg(q)?, ferrodon_storage::now())
+                .await?;
+            println!("{n} dead job(s) queued again");
+        }
+        JobsAction::ClearDead(q) => {
+            let n = queue.clear_dead(queue_arg(q)?).await?;
+            println!("{n} dead job(s) deleted");
+        }
+        JobsAction::Probe {
+            count,
+            prefix,
+            wait,
+            hold_ms,
+        } => {
+            let prefix = prefix.unwrap_or_else(|| format!("probe-{:016x}-", rand::random::<u64>()));
+            let started = std::time::Instant::now();
+            for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
+                let probes: Vec<ferrodon_service::jobs::Probe> = chunk
+                    .iter()
+                    .map(|i| ferrodon_service::jobs::Probe {
+                        key: format!("{prefix}{i}"),
+                        hold_ms,
+                    })
+                    .collect();
+                queue.push(&ids, &probes).await?;
+            }
+            println!("enqueued {count} probe job(s) with prefix {prefix}");
+            if wait > 0 {
+                let deadline = started + Duration::from_secs(wait);
+                loop {
+                    let (ran, repeated) =
+                        ferrodon_storage::jobs::probe_counts(&db, &prefix).await?;
+                    if u64::try_from(ran).unwrap_or(0) >= count {
+                        println!(
+                            "all {ran} probe(s) ran in {:.3} s; {repeated} ran more than once",
+                            started.elapsed().as_secs_f64()
+                        );
+                        break;
+                    }
+                    if std::time::Instant::now() > deadline {
+                        return Err(RoleError::Config(format!(
+                            "only {ran} of {count} probe(s) ran within {wait} s: are workers running?"
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        JobsAction::Bench { count, timeout } => {
+            if !drained(&queue).await? {
+                return Err(RoleError::Config(
+                    "the queues are not empty; run the benchmark on an idle instance".to_owned(),
+                ));
+            }
+            let started = std::time::Instant::now();
+            let all: Vec<ferrodon_service::jobs::Noop> =
+                (0..count).map(|_| ferrodon_service::jobs::Noop).collect();
+            for chunk in all.chunks(1000) {
+                queue.push(&ids, chunk).await?;
+            }
+            let enqueued = started.elapsed();
+            let deadline = started + Duration::from_secs(timeout);
+            while !drained(&queue).await? {
+                if std::time::Instant::now() > deadline {
+                    return Err(RoleError::Config(format!(
+                        "the jobs did not finish within {timeout} s"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let total = started.elapsed().as_secs_f64();
+            println!(
+                "{count} no-op jobs on {}: enqueued in {:.3} s, all done in {total:.3} s: {:.0} jobs/s",
+                queue.backend_name(),
+                enqueued.as_secs_f64(),
+                count as f64 / total
+            );
+        }
+    }
+    db.close().await;
     Ok(())
 }

@@ -86,6 +86,8 @@ impl fmt::Debug for DatabaseConfig {
 pub struct RedisConfig {
     /// When unset, Ferrodon uses in-process and SQL equivalents.
     pub url: Option<String>,
+    /// The job queues' store; falls back to `url`.
+    pub queue_url: Option<String>,
     /// Prefix for every key, so several instances (or test runs) share a server.
     pub namespace: Option<String>,
 }
@@ -104,6 +106,7 @@ impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")
             .field("url", &self.url.as_deref().map(redact_url))
+            .field("queue_url", &self.queue_url.as_deref().map(redact_url))
             .field("namespace", &self.namespace)
             .finish()
     }
@@ -131,8 +134,12 @@ pub struct InstanceConfig {
 /// Background work.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerConfig {
-    /// How often an idle worker looks for new jobs in the database, in milliseconds.
+    /// How often an idle worker looks for new jobs, in milliseconds.
     pub poll_interval_ms: u64,
+    /// Seconds between scheduled clean-ups.
+    pub cleanup_interval_s: u64,
+    /// Seconds a claimed job stays leased without a heartbeat.
+    pub lease_s: u64,
     /// Jobs run at once by one worker process.
     pub concurrency: usize,
 }
@@ -281,6 +288,13 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Redis-API store for home feeds. Mastodon's REDIS_HOST, REDIS_PORT, REDIS_PASSWORD build one when this is unset.",
     },
     Setting {
+        key: "redis.queue_url",
+        env: &["QUEUE_REDIS_URL", "SIDEKIQ_REDIS_URL"],
+        default: "redis.url",
+        secret: true,
+        doc: "Redis-API store for the job queues (Mastodon's SIDEKIQ_REDIS_URL); without either URL, jobs stay in the SQL database.",
+    },
+    Setting {
         key: "redis.namespace",
         env: &["REDIS_NAMESPACE"],
         default: "unset",
@@ -381,9 +395,23 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "worker.poll_interval_ms",
         env: &["FERRODON_WORKER_POLL_MS"],
-        default: "1000",
+        default: "250",
         secret: false,
         doc: "How often an idle worker checks the database for jobs.",
+    },
+    Setting {
+        key: "worker.lease_s",
+        env: &["FERRODON_JOB_LEASE"],
+        default: "300",
+        secret: false,
+        doc: "Seconds a running job stays claimed without a heartbeat; a crashed worker's jobs run again after this.",
+    },
+    Setting {
+        key: "worker.cleanup_interval_s",
+        env: &["FERRODON_CLEANUP_INTERVAL"],
+        default: "300",
+        secret: false,
+        doc: "Seconds between runs of the scheduled clean-up (run by one worker per period).",
     },
     Setting {
         key: "worker.concurrency",
@@ -686,14 +714,16 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
             })
         })?
         .unwrap_or(10);
-    let redis_url = raw.parse("redis.url", |v| {
+    let redis_url_parser = |v: &str| {
         url::Url::parse(v)
             .map_err(|e| format!("not a valid URL: {e}"))
             .and_then(|u| match u.scheme() {
                 "redis" | "rediss" | "unix" | "redis+unix" => Ok(v.to_owned()),
                 other => Err(format!("expected redis://…, got scheme {other:?}")),
             })
-    })?;
+    };
+    let redis_url = raw.parse("redis.url", redis_url_parser)?;
+    let queue_redis_url = raw.parse("redis.queue_url", redis_url_parser)?;
     let registrations = raw
         .parse("registrations", |v| match v.to_ascii_lowercase().as_str() {
             "open" => Ok(RegistrationMode::Open),
@@ -750,6 +780,7 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
             pool,
         },
         redis: RedisConfig {
+            queue_url: queue_redis_url.or_else(|| redis_url.clone()),
             url: redis_url,
             namespace: raw.get("redis.namespace").map(|(v, _)| v.clone()),
         },
@@ -778,8 +809,16 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
         worker: WorkerConfig {
             poll_interval_ms: raw
                 .parse("worker.poll_interval_ms", parse_num::<u64>)?
-                .unwrap_or(1000)
+                .unwrap_or(250)
                 .max(10),
+            lease_s: raw
+                .parse("worker.lease_s", parse_num::<u64>)?
+                .unwrap_or(300)
+                .max(2),
+            cleanup_interval_s: raw
+                .parse("worker.cleanup_interval_s", parse_num::<u64>)?
+                .unwrap_or(300)
+                .max(1),
             concurrency,
         },
     })

@@ -1,18 +1,25 @@
-//! Running jobs: the registry of job kinds and the worker loop.
+//! Running jobs: the registry of job kinds and the worker.
+//!
+//! A worker fetches jobs from its queues in weighted order, up to its free
+//! slots, under a lease; each job runs in its own task; outcomes go to one
+//! acknowledging task that finishes successes in batches and schedules
+//! retries or burials. Side tasks keep leases alive (heartbeat), promote
+//! due and recover lapsed jobs (Redis), relay the outbox (Redis), run the
+//! scheduler and publish queue figures as metrics.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
-use ferrodon_storage::Db;
-use ferrodon_storage::jobs::{self as store, ClaimedJob};
-use tokio::sync::Semaphore;
+use ferrodon_model::{IdGenerator, JobId};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::{info, warn};
 
-use crate::{Job, JobError, Queue};
+use crate::backend::{Claimed, JobQueue};
+use crate::scheduler::Schedule;
+use crate::{Job, JobError, SharedClock, SystemClock, WeightedQueues};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Handler<C> = Arc<dyn Fn(String, C) -> BoxFuture<Result<(), JobError>> + Send + Sync>;
@@ -60,185 +67,383 @@ pub fn backoff(retry_count: i32, jitter: u32) -> Duration {
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
-    pub queues: Vec<Queue>,
+    pub queues: WeightedQueues,
     /// Jobs run at once.
     pub concurrency: usize,
     /// How often an idle worker looks for jobs (it is also woken at once by
-    /// commits in its own process that enqueued jobs).
+    /// this process's commits and relays).
     pub poll_interval: Duration,
     /// How long a claimed job stays ours without a heartbeat.
     pub lease: Duration,
     /// How long a stopping worker waits for running jobs before handing them back.
     pub shutdown_deadline: Duration,
+    /// How often Redis queues are maintained (due jobs promoted, lapsed leases recovered).
+    pub maintenance_interval: Duration,
+    pub clock: SharedClock,
 }
 
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
-            queues: Queue::ALL.to_vec(),
+            queues: WeightedQueues::all(),
             concurrency: 5,
-            poll_interval: Duration::from_secs(1),
+            poll_interval: Duration::from_millis(250),
             lease: Duration::from_secs(300),
             shutdown_deadline: Duration::from_secs(25),
+            maintenance_interval: Duration::from_secs(1),
+            clock: Arc::new(SystemClock),
         }
     }
 }
 
 /// Claims and runs jobs until told to stop.
 pub struct Worker<C> {
-    db: Db,
+    queue: JobQueue,
     registry: Arc<Registry<C>>,
     ctx: C,
     options: WorkerOptions,
+    schedule: Schedule,
+    ids: Arc<IdGenerator>,
     id: String,
 }
 
+/// Jobs this worker holds, by id.
+type Held = Arc<Mutex<HashMap<JobId, Claimed>>>;
+
+fn lock(held: &Held) -> std::sync::MutexGuard<'_, HashMap<JobId, Claimed>> {
+    held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl<C: Clone + Send + Sync + 'static> Worker<C> {
-    pub fn new(db: Db, registry: Registry<C>, ctx: C, options: WorkerOptions) -> Self {
+    pub fn new(
+        queue: JobQueue,
+        registry: Registry<C>,
+        ctx: C,
+        options: WorkerOptions,
+        schedule: Schedule,
+    ) -> Self {
         let id = format!(
             "worker-{}-{:08x}",
             std::process::id(),
             rand::random::<u32>()
         );
         Worker {
-            db,
+            queue,
             registry: Arc::new(registry),
             ctx,
             options,
+            schedule,
+            ids: Arc::new(IdGenerator::new()),
             id,
         }
     }
 
-    /// Runs until `shutdown` resolves: then stops claiming, lets running jobs
+    /// This worker's name (as it appears in leases and logs).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs until `shutdown` resolves: then stops fetching, lets running jobs
     /// finish within the deadline, and hands back any that did not.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         let Worker {
-            db,
+            queue,
             registry,
             ctx,
             options,
+            schedule,
+            ids,
             id,
         } = self;
-        let queues: Vec<&'static str> = options.queues.iter().map(|q| q.as_str()).collect();
-        let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-        let notify = db.jobs_notify();
-        let heartbeat = tokio::spawn(heartbeat(db.clone(), id.clone(), options.lease));
-        info!(worker = %id, queues = ?queues, concurrency = options.concurrency, "worker started");
+        let concurrency = options.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let running: Held = Arc::new(Mutex::new(HashMap::new()));
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<(Claimed, Result<(), JobError>)>();
+        let (finish_tx, finish_rx) = oneshot::channel::<()>();
+        let acker = tokio::spawn(acker(
+            queue.clone(),
+            id.clone(),
+            options.clock.clone(),
+            done_rx,
+            finish_rx,
+        ));
+        let mut side = vec![
+            tokio::spawn(heartbeat(
+                queue.clone(),
+                id.clone(),
+                options.clone(),
+                running.clone(),
+            )),
+            tokio::spawn(publish_metrics(queue.clone(), options.clock.clone())),
+            tokio::spawn(schedule.run(queue.clone(), ids.clone(), options.clock.clone())),
+        ];
+        if queue.uses_redis() {
+            side.push(tokio::spawn(maintain(queue.clone(), options.clone())));
+            side.push(tokio::spawn(relay(
+                queue.clone(),
+                id.clone(),
+                options.clone(),
+            )));
+        }
+        let wake = if queue.uses_redis() {
+            queue.moved.clone()
+        } else {
+            queue.db().jobs_notify()
+        };
+        info!(worker = %id, backend = queue.backend_name(), queues = ?options.queues.queues(), concurrency, "worker started");
         tokio::pin!(shutdown);
+        let mut idle_errors = 0u32;
         loop {
-            let permit = tokio::select! {
+            let first = tokio::select! {
                 _ = &mut shutdown => break,
                 p = permits.clone().acquire_owned() => match p {
                     Ok(p) => p,
                     Err(_) => break,
                 },
             };
-            let now = ferrodon_storage::now();
+            let free = 1 + permits.available_permits();
+            let order = options.queues.order(&mut rand::rng());
+            let now = options.clock.now();
             let lease_until = now + chrono::Duration::from_std(options.lease).unwrap_or_default();
-            match store::claim(&db, &queues, &id, now, lease_until).await {
-                Ok(Some(job)) => {
-                    let db = db.clone();
-                    let registry = registry.clone();
-                    let ctx = ctx.clone();
-                    let worker = id.clone();
-                    tokio::spawn(async move {
-                        run_one(&db, &registry, ctx, &worker, job).await;
-                        drop(permit);
-                    });
-                }
-                Ok(None) => {
-                    drop(permit);
-                    tokio::select! {
-                        _ = &mut shutdown => break,
-                        _ = notify.notified() => {}
-                        _ = tokio::time::sleep(options.poll_interval) => {}
-                    }
+            let fetched = queue
+                .fetch(&order, free.min(100), &id, now, lease_until)
+                .await;
+            let jobs = match fetched {
+                Ok(jobs) => {
+                    idle_errors = 0;
+                    jobs
                 }
                 Err(e) => {
-                    drop(permit);
-                    warn!(worker = %id, error = %e, "cannot claim jobs");
+                    drop(first);
+                    idle_errors = idle_errors.saturating_add(1);
+                    if idle_errors == 1 || idle_errors.is_multiple_of(60) {
+                        warn!(worker = %id, error = %e, "cannot fetch jobs");
+                    }
                     tokio::select! {
                         _ = &mut shutdown => break,
                         _ = tokio::time::sleep(options.poll_interval.max(Duration::from_millis(500))) => {}
                     }
+                    continue;
                 }
+            };
+            if jobs.is_empty() {
+                drop(first);
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(options.poll_interval) => {}
+                }
+                continue;
+            }
+            let mut first = Some(first);
+            for job in jobs {
+                let permit = match first.take() {
+                    Some(p) => p,
+                    None => match permits.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        // Cannot happen (we fetched no more than the free slots);
+                        // if it did, the job's lease would bring it back.
+                        Err(_) => break,
+                    },
+                };
+                lock(&running).insert(job.id, job.clone());
+                let handler = registry.handlers.get(job.kind.as_str()).cloned();
+                let ctx = ctx.clone();
+                let done = done_tx.clone();
+                let running = running.clone();
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    let outcome = match handler {
+                        // A panicking job must not take the worker down: run it as a task.
+                        Some(h) => match tokio::spawn(h(job.payload.clone(), ctx)).await {
+                            Ok(result) => result,
+                            Err(e) => Err(JobError::new(format!("job panicked: {e}"))),
+                        },
+                        None => Err(JobError::new(format!(
+                            "no handler for job kind {:?}",
+                            job.kind
+                        ))),
+                    };
+                    metrics::histogram!("ferrodon_job_duration_seconds", "kind" => job.kind.clone())
+                        .record(started.elapsed().as_secs_f64());
+                    lock(&running).remove(&job.id);
+                    let _ = done.send((job, outcome));
+                    drop(permit);
+                });
             }
         }
         info!(worker = %id, "worker stopping");
-        let all = u32::try_from(options.concurrency.max(1)).unwrap_or(u32::MAX);
+        let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
         let drained =
             tokio::time::timeout(options.shutdown_deadline, permits.acquire_many(all)).await;
-        heartbeat.abort();
         if drained.is_err() {
-            match store::release_all(&db, &id).await {
+            let unfinished: Vec<Claimed> = lock(&running).values().cloned().collect();
+            match queue.release(&unfinished, &id).await {
                 Ok(n) => warn!(worker = %id, jobs = n, "handed back unfinished jobs"),
                 Err(e) => {
                     warn!(worker = %id, error = %e, "cannot hand back jobs; their leases will lapse")
                 }
             }
         }
+        let _ = finish_tx.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), acker).await;
+        for task in side {
+            task.abort();
+        }
         info!(worker = %id, "worker stopped");
     }
 }
 
+/// Records outcomes: successes acknowledged in batches, failures retried
+/// with backoff or buried. Ends when told to, after draining what is queued.
+async fn acker(
+    queue: JobQueue,
+    worker: String,
+    clock: SharedClock,
+    mut rx: mpsc::UnboundedReceiver<(Claimed, Result<(), JobError>)>,
+    mut finish: oneshot::Receiver<()>,
+) {
+    let mut finishing = false;
+    loop {
+        let first = if finishing {
+            match rx.try_recv() {
+                Ok(item) => item,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                item = rx.recv() => match item {
+                    Some(item) => item,
+                    None => break,
+                },
+                _ = &mut finish => {
+                    finishing = true;
+                    continue;
+                }
+            }
+        };
+        let mut batch = vec![first];
+        while batch.len() < 500 {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let mut ok = Vec::new();
+        for (job, outcome) in batch {
+            match outcome {
+                Ok(()) => {
+                    metrics::counter!("ferrodon_jobs_processed_total", "kind" => job.kind.clone())
+                        .increment(1);
+                    ok.push(job);
+                }
+                Err(e) => {
+                    metrics::counter!("ferrodon_jobs_failed_total", "kind" => job.kind.clone())
+                        .increment(1);
+                    record_failure(&queue, &worker, &clock, &job, &e).await;
+                }
+            }
+        }
+        if let Err(e) = queue.ack(&ok, &worker).await {
+            warn!(worker = %worker, jobs = ok.len(), error = %e, "cannot acknowledge jobs; they will run again when their leases lapse");
+        }
+    }
+}
+
+async fn record_failure(
+    queue: &JobQueue,
+    worker: &str,
+    clock: &SharedClock,
+    job: &Claimed,
+    e: &JobError,
+) {
+    let now = clock.now();
+    let result = if job.attempt >= job.max_attempts {
+        warn!(job = %job.id, kind = %job.kind, attempts = job.attempt, error = %e, "job is dead");
+        queue.bury(job, worker, &e.message, now).await
+    } else {
+        let delay = backoff(job.attempt - 1, rand::random::<u32>());
+        let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+        warn!(job = %job.id, kind = %job.kind, attempts = job.attempt, retry_in_s = delay.as_secs(), error = %e, "job failed");
+        queue.retry(job, worker, at, &e.message).await
+    };
+    if let Err(err) = result {
+        warn!(job = %job.id, error = %err, "cannot record a job failure; it will run again when its lease lapses");
+    }
+}
+
 /// Keeps this worker's leases alive while it runs.
-async fn heartbeat(db: Db, worker: String, lease: Duration) {
-    let every = (lease / 3).max(Duration::from_secs(1));
+async fn heartbeat(queue: JobQueue, worker: String, options: WorkerOptions, running: Held) {
+    let every = (options.lease / 3).max(Duration::from_secs(1));
     loop {
         tokio::time::sleep(every).await;
-        let until = ferrodon_storage::now() + chrono::Duration::from_std(lease).unwrap_or_default();
-        if let Err(e) = store::extend_leases(&db, &worker, until).await {
+        let held: Vec<Claimed> = lock(&running).values().cloned().collect();
+        let until =
+            options.clock.now() + chrono::Duration::from_std(options.lease).unwrap_or_default();
+        if let Err(e) = queue.extend(&held, &worker, until).await {
             warn!(worker = %worker, error = %e, "cannot extend job leases");
         }
     }
 }
 
-async fn run_one<C: Clone + Send + Sync + 'static>(
-    db: &Db,
-    registry: &Registry<C>,
-    ctx: C,
-    worker: &str,
-    job: ClaimedJob,
-) {
-    let started = std::time::Instant::now();
-    let outcome = match registry.handlers.get(job.kind.as_str()) {
-        Some(handler) => {
-            // A panicking job must not take the worker down: run it as a task.
-            let fut = handler(job.payload.clone(), ctx);
-            match tokio::spawn(fut).await {
-                Ok(result) => result,
-                Err(e) => Err(JobError::new(format!("job panicked: {e}"))),
+/// Redis: promotes due jobs and recovers jobs whose worker died.
+async fn maintain(queue: JobQueue, options: WorkerOptions) {
+    loop {
+        if let Err(e) = queue.maintain(options.clock.now()).await {
+            tracing::debug!(error = %e, "cannot maintain the Redis queues");
+        }
+        tokio::time::sleep(options.maintenance_interval).await;
+    }
+}
+
+/// Redis: moves jobs from the database outbox to Redis, as soon as this
+/// process commits some and every poll interval for other processes'.
+async fn relay(queue: JobQueue, worker: String, options: WorkerOptions) {
+    let notify = queue.db().jobs_notify();
+    let mut failing = false;
+    loop {
+        match queue.relay(&worker, options.clock.now(), 500).await {
+            Ok(n) if n > 0 => {
+                failing = false;
+                continue;
+            }
+            Ok(_) => failing = false,
+            Err(e) => {
+                if !failing {
+                    warn!(error = %e, "cannot move jobs to Redis; they wait in the database");
+                }
+                failing = true;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
             }
         }
-        None => Err(JobError::new(format!(
-            "no handler for job kind {:?}",
-            job.kind
-        ))),
-    };
-    let elapsed = started.elapsed();
-    let kind = job.kind.clone();
-    metrics::histogram!("ferrodon_job_duration_seconds", "kind" => kind.clone())
-        .record(elapsed.as_secs_f64());
-    let result = match outcome {
-        Ok(()) => {
-            metrics::counter!("ferrodon_jobs_processed_total", "kind" => kind).increment(1);
-            store::complete(db, job.id, worker).await
+        tokio::select! {
+            _ = notify.notified() => {}
+            _ = tokio::time::sleep(options.poll_interval) => {}
         }
-        Err(e) => {
-            metrics::counter!("ferrodon_jobs_failed_total", "kind" => kind).increment(1);
-            if job.attempts >= job.max_attempts {
-                warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %e, "job is dead");
-                store::bury(db, job.id, worker, &e.message).await
-            } else {
-                let delay = backoff(job.attempts - 1, rand::random::<u32>());
-                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, retry_in_s = delay.as_secs(), error = %e, "job failed");
-                store::retry(db, job.id, worker, at, &e.message).await
+    }
+}
+
+/// Queue figures as Prometheus gauges, every ten seconds.
+async fn publish_metrics(queue: JobQueue, clock: SharedClock) {
+    loop {
+        if let Ok(stats) = queue.stats(clock.now()).await {
+            for q in &stats.queues {
+                let name = q.queue.clone();
+                metrics::gauge!("ferrodon_jobs_queue_size", "queue" => name.clone())
+                    .set(q.size as f64);
+                metrics::gauge!("ferrodon_jobs_queue_latency_seconds", "queue" => name.clone())
+                    .set(q.latency_seconds);
+                metrics::gauge!("ferrodon_jobs_busy", "queue" => name.clone()).set(q.busy as f64);
+                metrics::gauge!("ferrodon_jobs_scheduled", "queue" => name.clone())
+                    .set(q.scheduled as f64);
+                metrics::gauge!("ferrodon_jobs_retries", "queue" => name.clone())
+                    .set(q.retries as f64);
+                metrics::gauge!("ferrodon_jobs_dead", "queue" => name).set(q.dead as f64);
             }
+            metrics::gauge!("ferrodon_jobs_outbox").set(stats.outbox as f64);
         }
-    };
-    if let Err(e) = result {
-        warn!(job = %job.id, error = %e, "cannot record job outcome; its lease will lapse and it will run again");
+        tokio::time::sleep(Duration::from_secs(10)).await;
     }
 }
 

@@ -1,10 +1,12 @@
 //! The background jobs the services cause, and the registry that runs them.
 
-use ferrodon_jobs::{Job, JobError, Queue, Registry};
+use std::time::Duration;
+
+use ferrodon_jobs::{Job, JobError, Queue, Registry, Schedule};
 use ferrodon_model::{AccountId, PageBounds, StatusId, Visibility};
 use ferrodon_storage::feeds::FeedEntry;
 use ferrodon_storage::follows::{self, FanOutQuery};
-use ferrodon_storage::statuses::{self, AccountTimeline, Audience};
+use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::Services;
@@ -16,14 +18,41 @@ const FAN_OUT_BATCH: i64 = 1000;
 pub fn registry() -> Registry<Services> {
     let mut r = Registry::new();
     r.register::<FanOutStatus>()
+        .register::<FanOutBatch>()
         .register::<RemoveFromFeeds>()
         .register::<MergeIntoHome>()
-        .register::<UnmergeFromHome>();
+        .register::<UnmergeFromHome>()
+        .register::<Probe>()
+        .register::<Noop>()
+        .register::<Cleanup>();
     r
 }
 
-/// Puts a new status (or reblog) into the home feeds of its author and of
-/// the local followers who should see it.
+/// The periodic ticks: Mastodon's clean-ups (expired authorization codes,
+/// revoked tokens, idempotency keys, old tick records, the dead set).
+/// Scheduled statuses join here when they exist.
+pub fn schedule(cleanup_every: Duration) -> Schedule {
+    Schedule::new().every("cleanup", cleanup_every, |slot| Cleanup { slot })
+}
+
+fn fan_out_query(status: &Status, author: AccountId) -> FanOutQuery {
+    FanOutQuery {
+        author,
+        is_reblog: status.reblog_of_id.is_some(),
+        reply_to_other: status.in_reply_to_account().filter(|a| *a != author),
+        mentioned_in: (status.visibility() == Visibility::Direct).then_some(status.id),
+    }
+}
+
+fn feed_entry(status: &Status) -> FeedEntry {
+    FeedEntry {
+        status_id: status.id,
+        reblog_of_id: status.reblog_of(),
+    }
+}
+
+/// Puts a new status (or reblog) into its author's home feed and splits the
+/// delivery to local followers into [`FanOutBatch`] jobs of about 1,000 each.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FanOutStatus {
     pub status_id: StatusId,
@@ -43,30 +72,132 @@ impl Job for FanOutStatus {
         let Some(author) = ferrodon_storage::accounts::get(db, status.account_id).await? else {
             return Ok(());
         };
-        let entry = FeedEntry {
-            status_id: status.id,
-            reblog_of_id: status.reblog_of(),
-        };
         if author.is_local() {
-            services.feeds().push(&[author.id], entry).await?;
+            services
+                .feeds()
+                .push(&[author.id], feed_entry(&status))
+                .await?;
         }
-        let query = FanOutQuery {
-            author: author.id,
-            is_reblog: status.reblog_of_id.is_some(),
-            reply_to_other: status.in_reply_to_account().filter(|a| *a != author.id),
-            mentioned_in: (status.visibility() == Visibility::Direct).then_some(status.id),
-        };
+        let query = fan_out_query(&status, author.id);
+        let mut batches = Vec::new();
         let mut after = 0;
         loop {
-            let batch = follows::fan_out_recipients(db, &query, after, FAN_OUT_BATCH).await?;
-            let Some(last) = batch.last() else { break };
-            after = *last;
-            let accounts: Vec<AccountId> = batch.iter().map(|a| AccountId(*a)).collect();
-            services.feeds().push(&accounts, entry).await?;
-            if (batch.len() as i64) < FAN_OUT_BATCH {
+            let ids =
+                follows::fan_out_recipients(db, &query, after, i64::MAX, FAN_OUT_BATCH).await?;
+            let Some(last) = ids.last().copied() else {
+                break;
+            };
+            batches.push(FanOutBatch {
+                status_id: status.id,
+                after,
+                upto: last,
+            });
+            after = last;
+            if (ids.len() as i64) < FAN_OUT_BATCH {
                 break;
             }
         }
+        services.jobs().push(services.ids(), &batches).await?;
+        Ok(())
+    }
+}
+
+/// Delivers a status to the home feeds of its author's local followers with
+/// account ids in `(after, upto]`, in one pipelined write.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FanOutBatch {
+    pub status_id: StatusId,
+    pub after: i64,
+    pub upto: i64,
+}
+
+impl Job for FanOutBatch {
+    const KIND: &'static str = "fan_out_batch";
+    const QUEUE: Queue = Queue::Default;
+    type Context = Services;
+
+    async fn run(&self, services: &Services) -> Result<(), JobError> {
+        let db = services.db();
+        let Some(status) = statuses::get(db, self.status_id).await? else {
+            return Ok(());
+        };
+        let query = fan_out_query(&status, status.account_id);
+        // The range was one batch when it was cut; follows made since may add a few.
+        let ids =
+            follows::fan_out_recipients(db, &query, self.after, self.upto, 10 * FAN_OUT_BATCH)
+                .await?;
+        let accounts: Vec<AccountId> = ids.into_iter().map(AccountId).collect();
+        services
+            .feeds()
+            .push(&accounts, feed_entry(&status))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Records that it ran (`ferrodon jobs probe`): an end-to-end check of the
+/// job pipeline, and how the crash test counts runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Probe {
+    pub key: String,
+    /// How long the probe takes, to see how workers behave with slow jobs.
+    #[serde(default)]
+    pub hold_ms: u64,
+}
+
+impl Job for Probe {
+    const KIND: &'static str = "probe";
+    type Context = Services;
+
+    async fn run(&self, services: &Services) -> Result<(), JobError> {
+        if self.hold_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(self.hold_ms.min(600_000))).await;
+        }
+        ferrodon_storage::jobs::record_probe(services.db(), &self.key, ferrodon_storage::now())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Does nothing (`ferrodon jobs bench` measures the queue itself with it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Noop;
+
+impl Job for Noop {
+    const KIND: &'static str = "noop";
+    type Context = Services;
+
+    async fn run(&self, _: &Services) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// The periodic clean-up. Records its slot as a probe, so tests and
+/// operators can see each slot ran once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cleanup {
+    pub slot: i64,
+}
+
+impl Job for Cleanup {
+    const KIND: &'static str = "cleanup";
+    const QUEUE: Queue = Queue::Scheduler;
+    type Context = Services;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(self.slot.to_string())
+    }
+
+    async fn run(&self, services: &Services) -> Result<(), JobError> {
+        let db = services.db();
+        let now = ferrodon_storage::now();
+        ferrodon_storage::oauth::delete_expired_grants(db, now).await?;
+        ferrodon_storage::oauth::delete_revoked_tokens(db, now - chrono::Duration::days(7)).await?;
+        ferrodon_storage::idempotency::delete_before(db, now - chrono::Duration::hours(2)).await?;
+        ferrodon_storage::jobs::prune_ticks(db, now - chrono::Duration::days(2)).await?;
+        services.jobs().prune_dead(now).await?;
+        ferrodon_storage::jobs::record_probe(db, &format!("tick:cleanup:{}", self.slot), now)
+            .await?;
         Ok(())
     }
 }

@@ -264,6 +264,7 @@ pub struct UserContext {
 struct Inner {
     db: Db,
     feeds: Arc<dyn FeedStore>,
+    jobs: ferrodon_jobs::JobQueue,
     ids: IdGenerator,
     instance: Instance,
     secrets: Secrets,
@@ -296,11 +297,18 @@ impl std::fmt::Debug for Services {
 }
 
 impl Services {
-    pub fn new(db: Db, feeds: Arc<dyn FeedStore>, instance: Instance, secrets: Secrets) -> Self {
+    pub fn new(
+        db: Db,
+        feeds: Arc<dyn FeedStore>,
+        jobs: ferrodon_jobs::JobQueue,
+        instance: Instance,
+        secrets: Secrets,
+    ) -> Self {
         Services {
             inner: Arc::new(Inner {
                 db,
                 feeds,
+                jobs,
                 ids: IdGenerator::new(),
                 instance,
                 secrets,
@@ -314,6 +322,10 @@ impl Services {
     }
     pub fn feeds(&self) -> &dyn FeedStore {
         self.inner.feeds.as_ref()
+    }
+    /// The job queue, for work not tied to a database transaction.
+    pub fn jobs(&self) -> &ferrodon_jobs::JobQueue {
+        &self.inner.jobs
     }
     pub fn ids(&self) -> &IdGenerator {
         &self.inner.ids

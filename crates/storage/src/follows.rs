@@ -217,18 +217,19 @@ pub struct FanOutQuery {
 }
 
 /// Local followers of the author who should get the status, with account ids
-/// above `after`, in id order, at most `limit`.
+/// in `(after, upto]`, in id order, at most `limit`.
 pub async fn fan_out_recipients<'a>(
     ex: impl Exec<'a>,
     query: &FanOutQuery,
     after: i64,
+    upto: i64,
     limit: i64,
 ) -> Result<Vec<i64>> {
     sql::fetch_column(
         ex,
         "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
          WHERE f.target_account_id = $1 AND a.domain IS NULL AND f.account_id > $2 \
-         AND ($3 = FALSE OR f.show_reblogs) \
+         AND f.account_id <= $7 AND ($3 = FALSE OR f.show_reblogs) \
          AND ($4 = 0 OR f.account_id = $4 OR EXISTS (SELECT 1 FROM follows f2 \
               WHERE f2.account_id = f.account_id AND f2.target_account_id = $4)) \
          AND ($6 = 0 OR EXISTS (SELECT 1 FROM mentions m \
@@ -240,7 +241,8 @@ pub async fn fan_out_recipients<'a>(
             query.is_reblog,
             query.reply_to_other.map(|a| a.0).unwrap_or(0),
             limit,
-            query.mentioned_in.map(|s| s.0).unwrap_or(0)
+            query.mentioned_in.map(|s| s.0).unwrap_or(0),
+            upto
         ],
     )
     .await

@@ -44,3 +44,13 @@ pub async fn claim<'a>(
     .await
     .map(|n| n > 0)
 }
+
+/// Forgets keys recorded before `before`.
+pub async fn delete_before<'a>(ex: impl Exec<'a>, before: DateTime<Utc>) -> Result<u64> {
+    sql::execute(
+        ex,
+        "DELETE FROM idempotency_keys WHERE created_at < $1",
+        args![before],
+    )
+    .await
+}

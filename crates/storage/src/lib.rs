@@ -19,6 +19,7 @@ pub mod follows;
 pub mod idempotency;
 pub mod jobs;
 pub mod oauth;
+pub mod redis_jobs;
 mod sql;
 pub mod statuses;
 pub mod tags;
@@ -53,6 +54,8 @@ pub enum StorageError {
     Database(#[source] sqlx::Error),
     #[error("redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("unexpected redis reply: {0}")]
+    RedisReply(#[from] redis::ParsingError),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value cannot be read back (corrupt row, bad JSON).

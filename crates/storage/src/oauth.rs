@@ -233,3 +233,23 @@ pub async fn revoke_token<'a>(ex: impl Exec<'a>, token_hash: &str, app: AppId) -
     .await
     .map(|n| n > 0)
 }
+
+/// Deletes authorization codes past their expiry.
+pub async fn delete_expired_grants<'a>(ex: impl Exec<'a>, now: DateTime<Utc>) -> Result<u64> {
+    sql::execute(
+        ex,
+        "DELETE FROM oauth_grants WHERE expires_at < $1",
+        args![now],
+    )
+    .await
+}
+
+/// Deletes tokens revoked before `before`.
+pub async fn delete_revoked_tokens<'a>(ex: impl Exec<'a>, before: DateTime<Utc>) -> Result<u64> {
+    sql::execute(
+        ex,
+        "DELETE FROM oauth_tokens WHERE revoked_at IS NOT NULL AND revoked_at < $1",
+        args![before],
+    )
+    .await
+}

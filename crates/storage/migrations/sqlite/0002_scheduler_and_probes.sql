@@ -1,0 +1,17 @@
+-- Scheduled ticks: one row per tick name and time slot; the INSERT that
+-- creates it is what lets exactly one worker run that slot.
+CREATE TABLE scheduler_runs (
+    name TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    ran_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (name, slot)
+);
+
+-- Probe jobs record their runs here (`ferrodon jobs probe`): an end-to-end
+-- check of the job pipeline, and how the crash test counts duplicates.
+CREATE TABLE job_probes (
+    key TEXT PRIMARY KEY,
+    runs INTEGER NOT NULL,
+    first_run_at TIMESTAMP NOT NULL,
+    last_run_at TIMESTAMP NOT NULL
+);
