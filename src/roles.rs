@@ -199,6 +199,7 @@ fn worker_options(
         concurrency: concurrency.unwrap_or(config.worker.concurrency),
         poll_interval: Duration::from_millis(config.worker.poll_interval_ms),
         lease: Duration::from_secs(config.worker.lease_s),
+        shutdown_deadline: Duration::from_secs(config.worker.shutdown_timeout_s),
         ..WorkerOptions::default()
     }
 }

@@ -140,6 +140,8 @@ pub struct WorkerConfig {
     pub cleanup_interval_s: u64,
     /// Seconds a claimed job stays leased without a heartbeat.
     pub lease_s: u64,
+    /// Seconds a stopping worker waits for running jobs.
+    pub shutdown_timeout_s: u64,
     /// Jobs run at once by one worker process.
     pub concurrency: usize,
 }
@@ -405,6 +407,13 @@ pub const SETTINGS: &[Setting] = &[
         default: "300",
         secret: false,
         doc: "Seconds a running job stays claimed without a heartbeat; a crashed worker's jobs run again after this.",
+    },
+    Setting {
+        key: "worker.shutdown_timeout_s",
+        env: &["FERRODON_WORKER_SHUTDOWN_TIMEOUT"],
+        default: "25",
+        secret: false,
+        doc: "On SIGTERM, seconds a worker lets running jobs finish before handing them back.",
     },
     Setting {
         key: "worker.cleanup_interval_s",
@@ -815,6 +824,9 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
                 .parse("worker.lease_s", parse_num::<u64>)?
                 .unwrap_or(300)
                 .max(2),
+            shutdown_timeout_s: raw
+                .parse("worker.shutdown_timeout_s", parse_num::<u64>)?
+                .unwrap_or(25),
             cleanup_interval_s: raw
                 .parse("worker.cleanup_interval_s", parse_num::<u64>)?
                 .unwrap_or(300)

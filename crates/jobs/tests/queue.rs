@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ferrodon_jobs::{Clock, Job, JobError, JobQueue, Queue, Registry, Schedule, Worker, WorkerOptions};
+use ferrodon_jobs::{
+    Clock, Job, JobError, JobQueue, Queue, Registry, Schedule, Worker, WorkerOptions,
+};
 use ferrodon_model::IdGenerator;
 use ferrodon_storage::redis_jobs::RedisQueue;
 use ferrodon_storage::{Db, DbOptions};
@@ -116,7 +118,13 @@ async fn queue_for(lane: Lane) -> Option<(JobQueue, TestDatabase)> {
     Some((JobQueue::new(db, redis), t))
 }
 
-fn start(queue: &JobQueue, ctx: &Ctx) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+fn start(
+    queue: &JobQueue,
+    ctx: &Ctx,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let mut registry = Registry::new();
     registry.register::<AlwaysFails>().register::<Unique>();
     let options = WorkerOptions {
@@ -126,7 +134,13 @@ fn start(queue: &JobQueue, ctx: &Ctx) -> (tokio::sync::oneshot::Sender<()>, toki
         clock: ctx.clock.clone(),
         ..WorkerOptions::default()
     };
-    let worker = Worker::new(queue.clone(), registry, ctx.clone(), options, Schedule::new());
+    let worker = Worker::new(
+        queue.clone(),
+        registry,
+        ctx.clone(),
+        options,
+        Schedule::new(),
+    );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(worker.run(async move {
         let _ = rx.await;
@@ -137,7 +151,10 @@ fn start(queue: &JobQueue, ctx: &Ctx) -> (tokio::sync::oneshot::Sender<()>, toki
 async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !ok() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -145,7 +162,9 @@ async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 fn ctx() -> Ctx {
     Ctx {
         // A little ahead of real time, so jobs enqueued now are due on it.
-        clock: Arc::new(ManualClock(Mutex::new(ferrodon_storage::now() + chrono::Duration::seconds(2)))),
+        clock: Arc::new(ManualClock(Mutex::new(
+            ferrodon_storage::now() + chrono::Duration::seconds(2),
+        ))),
         runs: Arc::new(Mutex::new(Vec::new())),
         done: Arc::new(Mutex::new(Vec::new())),
     }
@@ -153,14 +172,20 @@ fn ctx() -> Ctx {
 
 async fn dead_in(queue: &JobQueue, name: &str, now: DateTime<Utc>) -> i64 {
     let stats = queue.stats(now).await.unwrap_or_else(|e| panic!("{e}"));
-    stats.queues.iter().find(|q| q.queue == name).map_or(0, |q| q.dead)
+    stats
+        .queues
+        .iter()
+        .find(|q| q.queue == name)
+        .map_or(0, |q| q.dead)
 }
 
 /// Each retry waits Sidekiq's `count⁴ + 15 + rand(10) × (count + 1)`
 /// seconds of the (virtual) clock; after the last attempt the job is dead;
 /// `retry_dead` runs it again.
 async fn retries_follow_the_formula(lane: Lane) {
-    let Some((queue, _db)) = queue_for(lane).await else { return };
+    let Some((queue, _db)) = queue_for(lane).await else {
+        return;
+    };
     let ctx = ctx();
     let (stop, handle) = start(&queue, &ctx);
     let ids = IdGenerator::new();
@@ -170,7 +195,10 @@ async fn retries_follow_the_formula(lane: Lane) {
         // Advance virtual time a second at a time until the next run.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while ctx.runs().len() == run {
-            assert!(std::time::Instant::now() < deadline, "retry {run} never ran");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "retry {run} never ran"
+            );
             ctx.clock.advance(1);
             tokio::time::sleep(Duration::from_millis(15)).await;
         }
@@ -188,16 +216,32 @@ async fn retries_follow_the_formula(lane: Lane) {
     // The last attempt failed: the job is dead, and stays dead.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while dead_in(&queue, "pull", ctx.clock.now()).await != 1 {
-        assert!(std::time::Instant::now() < deadline, "{lane:?}: the job never reached the dead set");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{lane:?}: the job never reached the dead set"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     ctx.clock.advance(100_000);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(ctx.runs().len(), AlwaysFails::MAX_ATTEMPTS as usize, "a dead job ran again");
+    assert_eq!(
+        ctx.runs().len(),
+        AlwaysFails::MAX_ATTEMPTS as usize,
+        "a dead job ran again"
+    );
 
     // retry-dead brings it back with fresh attempts.
-    assert_eq!(queue.retry_dead(Some(Queue::Pull), ctx.clock.now()).await.unwrap_or(0), 1);
-    wait_for("the resurrected run", || ctx.runs().len() == AlwaysFails::MAX_ATTEMPTS as usize + 1).await;
+    assert_eq!(
+        queue
+            .retry_dead(Some(Queue::Pull), ctx.clock.now())
+            .await
+            .unwrap_or(0),
+        1
+    );
+    wait_for("the resurrected run", || {
+        ctx.runs().len() == AlwaysFails::MAX_ATTEMPTS as usize + 1
+    })
+    .await;
     assert_eq!(dead_in(&queue, "pull", ctx.clock.now()).await, 0);
     let _ = stop.send(());
     let _ = handle.await;
@@ -206,13 +250,17 @@ async fn retries_follow_the_formula(lane: Lane) {
 /// A unique job is enqueued once while one with its key waits (or runs);
 /// after it finished, the key is free again.
 async fn unique_jobs_dedupe(lane: Lane) {
-    let Some((queue, _db)) = queue_for(lane).await else { return };
+    let Some((queue, _db)) = queue_for(lane).await else {
+        return;
+    };
     let ctx = ctx();
     let ids = IdGenerator::new();
     let job = || Unique { key: "same".into() };
     assert_eq!(queue.push(&ids, &[job()]).await.unwrap_or(9), 1);
     assert_eq!(queue.push(&ids, &[job(), job()]).await.unwrap_or(9), 0);
-    let other = Unique { key: "other".into() };
+    let other = Unique {
+        key: "other".into(),
+    };
     assert_eq!(queue.push(&ids, &[other]).await.unwrap_or(9), 1);
     let (stop, handle) = start(&queue, &ctx);
     wait_for("both unique jobs", || ctx.done().len() == 2).await;
@@ -225,7 +273,10 @@ async fn unique_jobs_dedupe(lane: Lane) {
         if queue.push(&ids, &[job()]).await.unwrap_or(0) == 1 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "{lane:?}: the unique key was never released");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{lane:?}: the unique key was never released"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     wait_for("the third run", || ctx.done().len() == 3).await;
@@ -236,7 +287,9 @@ async fn unique_jobs_dedupe(lane: Lane) {
 /// Jobs written in a database transaction (the outbox) run; with Redis they
 /// go through the relay first.
 async fn transactional_jobs_run(lane: Lane) {
-    let Some((queue, _db)) = queue_for(lane).await else { return };
+    let Some((queue, _db)) = queue_for(lane).await else {
+        return;
+    };
     let ctx = ctx();
     let ids = IdGenerator::new();
     let mut tx = queue.db().begin().await.unwrap_or_else(|e| panic!("{e}"));
@@ -248,15 +301,27 @@ async fn transactional_jobs_run(lane: Lane) {
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     // Rolled back: never runs.
     let mut rolled_back = queue.db().begin().await.unwrap_or_else(|e| panic!("{e}"));
-    ferrodon_jobs::enqueue(&mut rolled_back, &ids, &Unique { key: "ghost".into() })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    ferrodon_jobs::enqueue(
+        &mut rolled_back,
+        &ids,
+        &Unique {
+            key: "ghost".into(),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     drop(rolled_back);
     let (stop, handle) = start(&queue, &ctx);
     wait_for("the three committed jobs", || ctx.done().len() == 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!ctx.done().contains(&"ghost".to_owned()), "a rolled-back job ran");
-    let stats = queue.stats(ctx.clock.now()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !ctx.done().contains(&"ghost".to_owned()),
+        "a rolled-back job ran"
+    );
+    let stats = queue
+        .stats(ctx.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stats.outbox, 0, "{stats:?}");
     let _ = stop.send(());
     let _ = handle.await;
@@ -278,4 +343,8 @@ macro_rules! on_every_backend {
     )*};
 }
 
-on_every_backend!(retries_follow_the_formula, unique_jobs_dedupe, transactional_jobs_run);
+on_every_backend!(
+    retries_follow_the_formula,
+    unique_jobs_dedupe,
+    transactional_jobs_run
+);
