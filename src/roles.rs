@@ -262,8 +262,16 @@ pub async fn web(config: Config) -> Result<()> {
     let metrics = metrics_handle();
     let services = services(&config, db.clone(), addr.port()).await?;
     let router = ferrodon_api::router(app_state(&config, services.clone(), metrics));
+    // Jobs this process writes reach Redis right after their commit.
+    let relay = ferrodon_jobs::spawn_relay(
+        services.jobs(),
+        Duration::from_millis(config.worker.poll_interval_ms),
+    );
     info!(addr = %addr, domain = %services.instance().domain, role = "web", "listening");
     ferrodon_api::serve(listener, router, stopped(shutdown_channel())).await?;
+    if let Some(relay) = relay {
+        relay.abort();
+    }
     db.close().await;
     info!("stopped");
     Ok(())
@@ -469,7 +477,13 @@ pub async fn jobs(config: Config, action: JobsAction) -> Result<()> {
                         hold_ms,
                     })
                     .collect();
-                queue.push(&ids, &probes).await?;
+                let added = queue.push(&ids, &probes).await?;
+                if added != probes.len() as u64 {
+                    return Err(RoleError::Config(format!(
+                        "only {added} of {} probe jobs were enqueued",
+                        probes.len()
+                    )));
+                }
             }
             println!("enqueued {count} probe job(s) with prefix {prefix}");
             if wait > 0 {
@@ -503,7 +517,13 @@ pub async fn jobs(config: Config, action: JobsAction) -> Result<()> {
             let all: Vec<ferrodon_service::jobs::Noop> =
                 (0..count).map(|_| ferrodon_service::jobs::Noop).collect();
             for chunk in all.chunks(1000) {
-                queue.push(&ids, chunk).await?;
+                let added = queue.push(&ids, chunk).await?;
+                if added != chunk.len() as u64 {
+                    return Err(RoleError::Config(format!(
+                        "only {added} of {} jobs were enqueued",
+                        chunk.len()
+                    )));
+                }
             }
             let enqueued = started.elapsed();
             let deadline = started + Duration::from_secs(timeout);

@@ -151,6 +151,14 @@ impl JobQueue {
         self.redis.is_some()
     }
 
+    /// Redis: a connection to block on until work is enqueued.
+    pub(crate) async fn waiter(&self) -> Option<ferrodon_storage::redis_jobs::RedisWaiter> {
+        match &self.redis {
+            Some(r) => r.waiter().await.ok(),
+            None => None,
+        }
+    }
+
     /// Adds jobs directly (not tied to a database transaction), to run now.
     pub async fn push<J: Job>(&self, ids: &IdGenerator, jobs: &[J]) -> Result<u64, StorageError> {
         self.push_at(ids, jobs, ferrodon_storage::now()).await
@@ -181,6 +189,8 @@ impl JobQueue {
     }
 
     /// Takes up to `max` jobs from `order` (first queue first) under a lease.
+    /// Also says which queues turned out empty (SQL: each costs a query, so
+    /// the worker skips them for a moment).
     pub(crate) async fn fetch(
         &self,
         order: &[Queue],
@@ -188,10 +198,11 @@ impl JobQueue {
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Vec<Claimed>, StorageError> {
+    ) -> Result<(Vec<Claimed>, Vec<Queue>), StorageError> {
         match &self.redis {
             None => {
                 let mut out = Vec::new();
+                let mut empty = Vec::new();
                 for q in order {
                     let want = max.saturating_sub(out.len());
                     if want == 0 {
@@ -200,9 +211,12 @@ impl JobQueue {
                     let rows =
                         store::claim(&self.db, q.as_str(), worker, now, lease_until, want as i64)
                             .await?;
+                    if rows.is_empty() {
+                        empty.push(*q);
+                    }
                     out.extend(rows.into_iter().map(Claimed::from_row));
                 }
-                Ok(out)
+                Ok((out, empty))
             }
             Some(redis) => {
                 let names: Vec<&str> = order.iter().map(|q| q.as_str()).collect();
@@ -230,7 +244,7 @@ impl JobQueue {
                         }
                     }
                 }
-                Ok(out)
+                Ok((out, Vec::new()))
             }
         }
     }

@@ -35,7 +35,7 @@ use serde::de::DeserializeOwned;
 pub use backend::{JobQueue, QueueStats, Stats};
 pub use queue::{Queue, WeightedQueues};
 pub use scheduler::{Schedule, Tick};
-pub use worker::{Registry, Worker, WorkerOptions, backoff};
+pub use worker::{Registry, Worker, WorkerOptions, backoff, spawn_relay};
 
 /// Why a job run failed.
 #[derive(Debug, thiserror::Error)]

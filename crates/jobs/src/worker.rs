@@ -182,7 +182,8 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             side.push(tokio::spawn(relay(
                 queue.clone(),
                 id.clone(),
-                options.clone(),
+                options.poll_interval,
+                options.clock.clone(),
             )));
         }
         let wake = if queue.uses_redis() {
@@ -193,6 +194,9 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         info!(worker = %id, backend = queue.backend_name(), queues = ?options.queues.queues(), concurrency, "worker started");
         tokio::pin!(shutdown);
         let mut idle_errors = 0u32;
+        // Queues found empty, skipped until the instant given (or a wake-up).
+        let mut skip: HashMap<crate::Queue, std::time::Instant> = HashMap::new();
+        let mut waiter: Option<ferrodon_storage::redis_jobs::RedisWaiter> = None;
         loop {
             let first = tokio::select! {
                 _ = &mut shutdown => break,
@@ -202,15 +206,23 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
                 },
             };
             let free = 1 + permits.available_permits();
-            let order = options.queues.order(&mut rand::rng());
+            let instant = std::time::Instant::now();
+            skip.retain(|_, until| *until > instant);
+            let mut order = options.queues.order(&mut rand::rng());
+            if order.iter().any(|q| !skip.contains_key(q)) {
+                order.retain(|q| !skip.contains_key(q));
+            }
             let now = options.clock.now();
             let lease_until = now + chrono::Duration::from_std(options.lease).unwrap_or_default();
             let fetched = queue
                 .fetch(&order, free.min(100), &id, now, lease_until)
                 .await;
             let jobs = match fetched {
-                Ok(jobs) => {
+                Ok((jobs, empty)) => {
                     idle_errors = 0;
+                    for q in empty {
+                        skip.insert(q, instant + options.poll_interval);
+                    }
                     jobs
                 }
                 Err(e) => {
@@ -228,10 +240,31 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             };
             if jobs.is_empty() {
                 drop(first);
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    _ = wake.notified() => {}
-                    _ = tokio::time::sleep(options.poll_interval) => {}
+                if queue.uses_redis() && waiter.is_none() {
+                    waiter = queue.waiter().await;
+                }
+                match waiter.as_mut() {
+                    // Redis: block on the wake-up list, so work enqueued by
+                    // any process starts at once.
+                    Some(w) => {
+                        let timeout = options.poll_interval.as_secs_f64().max(0.05);
+                        let woken = tokio::select! {
+                            _ = &mut shutdown => break,
+                            _ = wake.notified() => Ok(true),
+                            r = w.wait(timeout) => r,
+                        };
+                        if woken.is_err() {
+                            waiter = None;
+                            tokio::time::sleep(options.poll_interval).await;
+                        }
+                    }
+                    None => {
+                        tokio::select! {
+                            _ = &mut shutdown => break,
+                            _ = wake.notified() => skip.clear(),
+                            _ = tokio::time::sleep(options.poll_interval) => {}
+                        }
+                    }
                 }
                 continue;
             }
@@ -398,11 +431,11 @@ async fn maintain(queue: JobQueue, options: WorkerOptions) {
 
 /// Redis: moves jobs from the database outbox to Redis, as soon as this
 /// process commits some and every poll interval for other processes'.
-async fn relay(queue: JobQueue, worker: String, options: WorkerOptions) {
+async fn relay(queue: JobQueue, worker: String, poll_interval: Duration, clock: SharedClock) {
     let notify = queue.db().jobs_notify();
     let mut failing = false;
     loop {
-        match queue.relay(&worker, options.clock.now(), 500).await {
+        match queue.relay(&worker, clock.now(), 500).await {
             Ok(n) if n > 0 => {
                 failing = false;
                 continue;
@@ -419,9 +452,28 @@ async fn relay(queue: JobQueue, worker: String, options: WorkerOptions) {
         }
         tokio::select! {
             _ = notify.notified() => {}
-            _ = tokio::time::sleep(options.poll_interval) => {}
+            _ = tokio::time::sleep(poll_interval) => {}
         }
     }
+}
+
+/// With Redis: a task that moves this process's (and, every
+/// `poll_interval`, other processes') outbox rows to Redis. Web processes
+/// run it so a job reaches Redis right after the commit that wrote it.
+/// `None` without Redis (the table is the queue).
+pub fn spawn_relay(
+    queue: &JobQueue,
+    poll_interval: Duration,
+) -> Option<tokio::task::JoinHandle<()>> {
+    queue.uses_redis().then(|| {
+        let name = format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        tokio::spawn(relay(
+            queue.clone(),
+            name,
+            poll_interval,
+            Arc::new(SystemClock),
+        ))
+    })
 }
 
 /// Queue figures as Prometheus gauges, every ten seconds.

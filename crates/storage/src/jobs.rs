@@ -110,7 +110,10 @@ pub async fn claim(
     ));
     push_skip_locked(&mut q, db.dialect());
     q.push(&format!(") RETURNING {CLAIMED_COLUMNS}"));
-    let mut jobs: Vec<ClaimedJob> = sql::fetch_all(db, q.sql, q.args).await?;
+    // A claim lost in a database crash only leaves the job unclaimed.
+    let mut tx = bookkeeping(db).await?;
+    let mut jobs: Vec<ClaimedJob> = sql::fetch_all(&mut tx, q.sql, q.args).await?;
+    tx.commit().await?;
     jobs.sort_by_key(|j| (j.run_at, j.id));
     Ok(jobs)
 }

@@ -16,12 +16,13 @@ use redis::aio::ConnectionManager;
 
 use crate::Result;
 
-/// Adds a job: due now → `ready`, later → `scheduled`; a unique job whose
-/// lock is held is dropped. KEYS: ready, scheduled[, unique]. ARGV: member,
-/// run_at_ms, now_ms, unique_ttl_s, id.
+/// Adds a job: due now → `ready` (and a token on `wake` for idle workers),
+/// later → `scheduled`; a unique job whose lock is held is dropped.
+/// KEYS: ready, scheduled, wake[, unique]. ARGV: member, run_at_ms, now_ms,
+/// unique_ttl_s, id.
 const ENQUEUE: &str = r#"
-if KEYS[3] then
-  if not redis.call('SET', KEYS[3], ARGV[5], 'NX', 'EX', ARGV[4]) then
+if KEYS[4] then
+  if not redis.call('SET', KEYS[4], ARGV[5], 'NX', 'EX', ARGV[4]) then
     return 0
   end
 end
@@ -29,6 +30,8 @@ if tonumber(ARGV[2]) > tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 else
   redis.call('LPUSH', KEYS[1], ARGV[1])
+  redis.call('LPUSH', KEYS[3], 1)
+  redis.call('LTRIM', KEYS[3], 0, 63)
 end
 return 1
 "#;
@@ -90,7 +93,7 @@ return 1
 
 /// Moves due scheduled and retry jobs to `ready`, and jobs whose lease
 /// lapsed (their worker died) back to the front of `ready`.
-/// KEYS: ready, busy, scheduled, retry. ARGV: now_ms, limit.
+/// KEYS: ready, busy, scheduled, retry, wake. ARGV: now_ms, limit.
 const MAINTAIN: &str = r#"
 local moved = 0
 for _, z in ipairs({KEYS[3], KEYS[4]}) do
@@ -106,6 +109,10 @@ for _, m in ipairs(lapsed) do
   redis.call('ZREM', KEYS[2], m)
   redis.call('RPUSH', KEYS[1], m)
   moved = moved + 1
+end
+if moved > 0 then
+  redis.call('LPUSH', KEYS[5], 1)
+  redis.call('LTRIM', KEYS[5], 0, 63)
 end
 return moved
 "#;
@@ -143,6 +150,24 @@ pub struct Push {
     pub id: i64,
 }
 
+/// Blocks until a job is enqueued (or a timeout), for an idle worker.
+pub struct RedisWaiter {
+    conn: redis::aio::MultiplexedConnection,
+    key: String,
+}
+
+impl RedisWaiter {
+    /// Waits up to `timeout_s` seconds for a wake-up token; `true` if one came.
+    pub async fn wait(&mut self, timeout_s: f64) -> Result<bool> {
+        let got: Option<(String, String)> = redis::cmd("BLPOP")
+            .arg(&self.key)
+            .arg(timeout_s)
+            .query_async(&mut self.conn)
+            .await?;
+        Ok(got.is_some())
+    }
+}
+
 /// One queue's figures in Redis.
 #[derive(Debug, Clone, Default)]
 pub struct RedisQueueStats {
@@ -158,6 +183,7 @@ pub struct RedisQueueStats {
 /// The job queue in a Redis-API store.
 #[derive(Clone)]
 pub struct RedisQueue {
+    client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
     enqueue: redis::Script,
@@ -187,8 +213,9 @@ impl RedisQueue {
             .set_connection_timeout(Some(std::time::Duration::from_secs(5)))
             .set_response_timeout(Some(std::time::Duration::from_secs(10)))
             .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config).await?;
+        let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
         Ok(RedisQueue {
+            client,
             conn,
             prefix: prefix.to_owned(),
             enqueue: redis::Script::new(ENQUEUE),
@@ -206,6 +233,20 @@ impl RedisQueue {
         format!("{}{{jobs}}:{queue}:{part}", self.prefix)
     }
 
+    /// The list idle workers block on: one token per enqueue, at most 64 kept.
+    fn wake_key(&self) -> String {
+        format!("{}{{jobs}}:wake", self.prefix)
+    }
+
+    /// A connection of its own for blocking until work arrives (a blocking
+    /// command would hold up every other command on the shared connection).
+    pub async fn waiter(&self) -> Result<RedisWaiter> {
+        Ok(RedisWaiter {
+            conn: self.client.get_multiplexed_async_connection().await?,
+            key: self.wake_key(),
+        })
+    }
+
     fn unique_key(&self, key: &str) -> String {
         format!("{}{{jobs}}:unique:{key}", self.prefix)
     }
@@ -221,7 +262,8 @@ impl RedisQueue {
         for m in messages {
             let mut inv = self.enqueue.prepare_invoke();
             inv.key(self.key(&m.queue, "ready"))
-                .key(self.key(&m.queue, "scheduled"));
+                .key(self.key(&m.queue, "scheduled"))
+                .key(self.wake_key());
             if let Some(u) = &m.unique_key {
                 inv.key(self.unique_key(u));
             }
@@ -378,6 +420,7 @@ impl RedisQueue {
                 .key(self.key(q, "busy"))
                 .key(self.key(q, "scheduled"))
                 .key(self.key(q, "retry"))
+                .key(self.wake_key())
                 .arg(now_ms)
                 .arg(1000);
             pipe.invoke_script(&inv);

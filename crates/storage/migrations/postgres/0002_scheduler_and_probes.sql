@@ -15,3 +15,8 @@ CREATE TABLE job_probes (
     first_run_at TIMESTAMPTZ NOT NULL,
     last_run_at TIMESTAMPTZ NOT NULL
 );
+
+-- Claims read the ready jobs of a queue in (run_at, id) order: index both,
+-- so a claim never sorts a batch of jobs enqueued at the same instant.
+DROP INDEX index_jobs_ready;
+CREATE INDEX index_jobs_ready ON jobs (queue, run_at, id) WHERE dead_at IS NULL;
