@@ -636,3 +636,50 @@ async fn split_roles_deliver_through_a_worker_crash() {
     }
     assert_eq!(worker.terminate(Duration::from_secs(30)), Some(0));
 }
+
+/// The job figures as JSON for admins (`admin:read`), refused to others.
+async fn admin_jobs_endpoint(lane: Lane) {
+    let Some(_) = Instance::new(lane, &[]).await.map(drop) else {
+        return;
+    };
+    let server = spawn(lane).await;
+    let api = Api::of(&server);
+    create_account(&server, "boss", &["--role", "admin"]);
+    let app = register_app_with(&api, "read write admin:read", "urn:ietf:wg:oauth:2.0:oob").await;
+    let boss = api.with_token(&password_token(&api, &app, &email_of("boss"), "admin:read").await);
+    let v = boss.get("/api/v1/admin/jobs").await.ok_json();
+    let expected = if lane == Lane::Redis { "redis" } else { "sql" };
+    assert_eq!(v["backend"], expected, "{v}");
+    let queues: Vec<&str> = v["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|q| q["queue"].as_str())
+        .collect();
+    assert_eq!(
+        queues,
+        ["default", "push", "ingress", "pull", "mailers", "scheduler"]
+    );
+    for key in [
+        "size",
+        "latency_seconds",
+        "busy",
+        "scheduled",
+        "retries",
+        "dead",
+    ] {
+        assert!(v["queues"][0].get(key).is_some(), "{key} missing: {v}");
+    }
+    // A token without admin:read, and a user who is not an admin.
+    let read_only = api.with_token(&password_token(&api, &app, &email_of("boss"), "read").await);
+    read_only
+        .get("/api/v1/admin/jobs")
+        .await
+        .err_is(403, "This action is outside the authorized scopes");
+    create_account(&server, "pleb", &[]);
+    let pleb = api.with_token(&password_token(&api, &app, &email_of("pleb"), "admin:read").await);
+    pleb.get("/api/v1/admin/jobs").await.err(403);
+    api.anon().get("/api/v1/admin/jobs").await.err(401);
+}
+
+on_backends!(admin_jobs_endpoint);

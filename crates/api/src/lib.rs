@@ -144,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
+        .route("/api/v1/admin/jobs", get(routes::admin::jobs))
         .route(
             "/oauth/authorize",
             get(oauth::authorize_form).post(oauth::authorize),

@@ -327,6 +327,33 @@ async fn transactional_jobs_run(lane: Lane) {
     let _ = handle.await;
 }
 
+/// A delayed job waits until its time on the (virtual) clock, then runs.
+async fn delayed_jobs_wait(lane: Lane) {
+    let Some((queue, _db)) = queue_for(lane).await else {
+        return;
+    };
+    let ctx = ctx();
+    let ids = IdGenerator::new();
+    let at = ctx.clock.now() + chrono::Duration::seconds(60);
+    let job = Unique {
+        key: "later".into(),
+    };
+    assert_eq!(queue.push_at(&ids, &[job], at).await.unwrap_or(0), 1);
+    let stats = queue
+        .stats(ctx.clock.now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let scheduled: i64 = stats.queues.iter().map(|q| q.scheduled).sum();
+    assert_eq!(scheduled, 1, "{stats:?}");
+    let (stop, handle) = start(&queue, &ctx);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(ctx.done().is_empty(), "{lane:?}: a delayed job ran early");
+    ctx.clock.advance(61);
+    wait_for("the delayed job", || ctx.done().len() == 1).await;
+    let _ = stop.send(());
+    let _ = handle.await;
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),*) => {$(
         mod $name {
@@ -346,5 +373,6 @@ macro_rules! on_every_backend {
 on_every_backend!(
     retries_follow_the_formula,
     unique_jobs_dedupe,
-    transactional_jobs_run
+    transactional_jobs_run,
+    delayed_jobs_wait
 );

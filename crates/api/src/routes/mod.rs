@@ -2,6 +2,7 @@
 //! call a service and shape the answer.
 
 pub mod accounts;
+pub mod admin;
 pub mod apps;
 pub mod instance;
 pub mod oauth;
