@@ -639,9 +639,9 @@ async fn split_roles_deliver_through_a_worker_crash() {
 
 /// The job figures as JSON for admins (`admin:read`), refused to others.
 async fn admin_jobs_endpoint(lane: Lane) {
-    let Some(_) = Instance::new(lane, &[]).await.map(drop) else {
+    if !ferrodon_testkit::lane_available(lane) {
         return;
-    };
+    }
     let server = spawn(lane).await;
     let api = Api::of(&server);
     create_account(&server, "boss", &["--role", "admin"]);
