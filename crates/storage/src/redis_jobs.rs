@@ -242,7 +242,15 @@ impl RedisQueue {
     /// command would hold up every other command on the shared connection).
     pub async fn waiter(&self) -> Result<RedisWaiter> {
         Ok(RedisWaiter {
-            conn: self.client.get_multiplexed_async_connection().await?,
+            // No response timeout: BLPOP answers by its own timeout.
+            conn: self
+                .client
+                .get_multiplexed_async_connection_with_config(
+                    &redis::AsyncConnectionConfig::new()
+                        .set_connection_timeout(Some(std::time::Duration::from_secs(5)))
+                        .set_response_timeout(None),
+                )
+                .await?,
             key: self.wake_key(),
         })
     }
