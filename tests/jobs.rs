@@ -610,3 +610,95 @@ async fn admin_jobs_endpoint(lane: Lane) {
 }
 
 on_backends!(admin_jobs_endpoint);
+
+/// A dead job comes back with `ferrodon jobs retry-dead` and runs;
+/// `jobs stats` shows the dead set before and after; `clear-dead` empties it.
+async fn retry_dead_command(lane: Lane) {
+    let Some(inst) = Instance::new(lane, &[]).await else {
+        return;
+    };
+    // Two jobs that used up their attempts (as a worker leaves them).
+    for key in ["dead-a", "dead-b"] {
+        let payload = format!("{{\"key\":\"{key}\",\"hold_ms\":0}}");
+        let id = rand::random::<u32>() as i64 + 1;
+        if lane == Lane::Redis {
+            let ns = inst
+                .env
+                .iter()
+                .find(|(k, _)| k == "REDIS_NAMESPACE")
+                .map(|(_, v)| v.clone())
+                .unwrap();
+            let member = serde_json::json!({"id": id, "q": "default", "k": "probe", "p": payload, "a": 25, "m": 25, "t": 0, "e": "boom"});
+            let client = redis::Client::open(ferrodon_testkit::redis_url().unwrap()).unwrap();
+            let mut conn = client.get_connection().unwrap();
+            let _: i64 = redis::cmd("ZADD")
+                .arg(format!("{ns}:{{jobs}}:default:dead"))
+                .arg(1)
+                .arg(member.to_string())
+                .query(&mut conn)
+                .unwrap();
+        } else {
+            let q = "INSERT INTO jobs (id, queue, kind, payload, attempts, max_attempts, run_at, dead_at, last_error, created_at) \
+                     VALUES ($1, 'default', 'probe', $2, 25, 25, $3, $3, 'boom', $3)";
+            let now = chrono::Utc::now();
+            if lane == Lane::Sqlite {
+                let mut c = sqlx::SqliteConnection::connect(&inst.db.direct_url)
+                    .await
+                    .unwrap();
+                sqlx::query(q)
+                    .bind(id)
+                    .bind(&payload)
+                    .bind(now)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            } else {
+                let mut c = sqlx::PgConnection::connect(&inst.db.direct_url)
+                    .await
+                    .unwrap();
+                sqlx::query(q)
+                    .bind(id)
+                    .bind(&payload)
+                    .bind(now)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let dead_in_default = |json: &str| -> i64 {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue"] == "default")
+            .unwrap()["dead"]
+            .as_i64()
+            .unwrap()
+    };
+    let (code, out, err) = inst.cmd(&["jobs", "stats", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(dead_in_default(&out), 2, "{out}");
+
+    let mut worker = inst.start(&["worker"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inst.probes("dead-").await.0, 0, "a dead job ran by itself");
+    let (code, out, err) = inst.cmd(&["jobs", "retry-dead", "--queue", "default"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 dead job(s) queued again"), "{out}");
+    assert_eq!(
+        wait_probes(&inst, "dead-", 2, Duration::from_secs(30)).await,
+        (2, 0)
+    );
+    let (_, out, _) = inst.cmd(&["jobs", "stats", "--json"]);
+    assert_eq!(dead_in_default(&out), 0, "{out}");
+    assert_eq!(worker.terminate(Duration::from_secs(30)), Some(0));
+    let (code, out, _) = inst.cmd(&["jobs", "clear-dead"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("0 dead job(s) deleted"), "{out}");
+    let (code, _, err) = inst.cmd(&["jobs", "retry-dead", "--queue", "nope"]);
+    assert_eq!(code, 2, "an unknown queue is a usage error: {err}");
+}
+
+on_backends!(retry_dead_command);
