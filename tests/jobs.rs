@@ -693,6 +693,34 @@ async fn retry_dead_command(lane: Lane) {
     );
     let (_, out, _) = inst.cmd(&["jobs", "stats", "--json"]);
     assert_eq!(dead_in_default(&out), 0, "{out}");
+    // The worker publishes the same figures, and per-kind counters, as metrics.
+    // (The counters move when the outcome is recorded, just after the effect: poll.)
+    let worker_api = Api::new(&format!("http://{}", worker.addr));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let metrics = loop {
+        let m = worker_api.get("/metrics").await;
+        if m.text
+            .contains("ferrodon_jobs_processed_total{kind=\"probe\"} 2")
+            || Instant::now() > deadline
+        {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(metrics.status, 200);
+    for needle in [
+        "ferrodon_jobs_queue_size{queue=\"default\"}",
+        "ferrodon_jobs_queue_latency_seconds{queue=\"default\"}",
+        "ferrodon_jobs_dead{queue=\"default\"}",
+        "ferrodon_jobs_processed_total{kind=\"probe\"} 2",
+        "ferrodon_job_duration_seconds_bucket{kind=\"probe\"",
+    ] {
+        assert!(
+            metrics.text.contains(needle),
+            "{needle} missing from:\n{}",
+            metrics.text
+        );
+    }
     assert_eq!(worker.terminate(Duration::from_secs(30)), Some(0));
     let (code, out, _) = inst.cmd(&["jobs", "clear-dead"]);
     assert_eq!(code, 0);
