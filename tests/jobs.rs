@@ -241,7 +241,13 @@ async fn crash_test(lane: Lane) {
         "5",
     ]);
     assert_eq!(code, 0, "{out}\n{err}");
-    let mut worker = inst.start(&["worker", "--concurrency", "20"]);
+    let mut worker = inst.start(&[
+        "worker",
+        "--queues",
+        "default:8,push:6,ingress:4,mailers:2,pull:1",
+        "--concurrency",
+        "20",
+    ]);
     for kill_after in [2500, 6000] {
         wait_probes(&inst, prefix, kill_after, Duration::from_secs(120)).await;
         worker.kill9();
@@ -250,7 +256,13 @@ async fn crash_test(lane: Lane) {
             ran < 10_000,
             "all jobs ran before the kill; the test proves nothing"
         );
-        worker = inst.start(&["worker", "--concurrency", "20"]);
+        worker = inst.start(&[
+            "worker",
+            "--queues",
+            "default:8,push:6,ingress:4,mailers:2,pull:1",
+            "--concurrency",
+            "20",
+        ]);
     }
     let (ran, dup) = wait_probes(&inst, prefix, 10_000, Duration::from_secs(180)).await;
     assert_eq!(ran, 10_000);
@@ -727,6 +739,9 @@ async fn retry_dead_command(lane: Lane) {
     assert!(out.contains("0 dead job(s) deleted"), "{out}");
     let (code, _, err) = inst.cmd(&["jobs", "retry-dead", "--queue", "nope"]);
     assert_eq!(code, 2, "an unknown queue is a usage error: {err}");
+    let (code, _, err) = inst.cmd(&["worker", "--queues", "default:0"]);
+    assert_eq!(code, 2, "a zero weight is a usage error: {err}");
+    assert!(err.contains("--queues"), "{err}");
 }
 
 on_backends!(retry_dead_command);

@@ -195,7 +195,7 @@ impl fmt::Debug for RedisFeedStore {
 
 /// Adds one entry to a feed. KEYS: feed, reblog index. ARGV: member, original
 /// member or "", cap. Every key it touches is declared (Dragonfly requires it).
-const PUSH_LUA: &str = r#"
+pub(crate) const PUSH_LUA: &str = r#"
 if ARGV[2] ~= "" then
   if redis.call('ZSCORE', KEYS[1], ARGV[2]) or redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
     return 0

@@ -520,3 +520,53 @@ impl RedisQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key a script touches must come from `KEYS` (Dragonfly, and
+    /// Redis Cluster, run scripts only then): the first argument of each
+    /// `redis.call` is `KEYS[n]` or a loop variable over `KEYS`.
+    pub(crate) fn assert_declared_keys(name: &str, script: &str) {
+        for call in script.split("redis.call(").skip(1) {
+            let args: Vec<&str> = call.splitn(3, ',').collect();
+            let command = args
+                .first()
+                .map(|s| s.trim().trim_matches('\''))
+                .unwrap_or("");
+            let key = args
+                .get(1)
+                .map(|s| s.trim().trim_end_matches(')'))
+                .unwrap_or("");
+            let declared =
+                key.starts_with("KEYS[") || (key == "z" && script.contains("ipairs({KEYS["));
+            assert!(
+                declared,
+                "{name}: {command} touches {key:?}, not a declared key"
+            );
+        }
+    }
+
+    #[test]
+    fn scripts_declare_their_keys() {
+        for (name, script) in [
+            ("ENQUEUE", ENQUEUE),
+            ("FETCH", FETCH),
+            ("ACK", ACK),
+            ("RETRY", RETRY),
+            ("BURY", BURY),
+            ("MAINTAIN", MAINTAIN),
+            ("RELEASE", RELEASE),
+            ("RESURRECT", RESURRECT),
+            ("feeds::PUSH", crate::feeds::PUSH_LUA),
+        ] {
+            assert_declared_keys(name, script);
+        }
+        // The check can fail.
+        let bad = std::panic::catch_unwind(|| {
+            assert_declared_keys("bad", "redis.call('GET', 'jobs:' .. ARGV[1])")
+        });
+        assert!(bad.is_err());
+    }
+}
