@@ -356,14 +356,14 @@ async fn sigterm_drains(lane: Lane) {
     assert_eq!(worker.terminate(Duration::from_secs(30)), Some(0));
 }
 
-/// Three workers run the scheduler; each one-second slot of the clean-up
+/// Three workers run the scheduler; each two-second slot of the clean-up
 /// tick runs exactly once.
 async fn ticks_run_once(lane: Lane) {
-    let Some(inst) = Instance::new(lane, &[("FERRODON_CLEANUP_INTERVAL", "1")]).await else {
+    let Some(inst) = Instance::new(lane, &[("FERRODON_CLEANUP_INTERVAL", "2")]).await else {
         return;
     };
     let mut workers: Vec<Proc> = (0..3).map(|_| inst.start(&["worker"])).collect();
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
     for w in &mut workers {
         assert_eq!(w.terminate(Duration::from_secs(30)), Some(0));
     }

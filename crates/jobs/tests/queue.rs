@@ -200,16 +200,18 @@ async fn retries_follow_the_formula(lane: Lane) {
                 "retry {run} never ran"
             );
             ctx.clock.advance(1);
-            tokio::time::sleep(Duration::from_millis(15)).await;
+            // Several worker polls per virtual second, so a due retry runs
+            // before the clock moves on much (the check allows for some).
+            tokio::time::sleep(Duration::from_millis(40)).await;
         }
         let runs = ctx.runs();
         let delay = (runs[run] - runs[run - 1]).num_seconds();
         let count = (run - 1) as i64;
         let min = count.pow(4) + 15;
         let max = min + 9 * (count + 1);
-        // One second of slack for the step the clock may take past the due time.
+        // Slack for the steps the clock may take past the due time on a busy machine.
         assert!(
-            (min..=max + 2).contains(&delay),
+            (min..=max + 5).contains(&delay),
             "{lane:?}: retry {run} came after {delay} s, expected {min}..={max}"
         );
     }
