@@ -339,8 +339,27 @@ async fn sigterm_drains(lane: Lane) {
     ]);
     assert_eq!(code, 0, "{out}\n{err}");
     let mut worker = inst.start(&["worker"]);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Wait until the worker holds the job, then stop it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, out, _) = inst.cmd(&["jobs", "stats", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        let busy: i64 = v["queues"]
+            .as_array()
+            .map(|qs| qs.iter().filter_map(|q| q["busy"].as_i64()).sum())
+            .unwrap_or(0);
+        if busy > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker never took the slow job"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(worker.terminate(Duration::from_secs(10)), Some(0));
+    let log = worker.logs.lock().map(|l| l.join("\n")).unwrap_or_default();
+    assert!(log.contains("handed back unfinished jobs"), "{log}");
     assert_eq!(
         inst.probes("slow-").await.0,
         0,
