@@ -98,7 +98,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, apps, instance, oauth, statuses, timelines};
+    use routes::{accounts, apps, instance, notifications, oauth, statuses, timelines};
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
         .route(
@@ -145,6 +145,48 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
         .route("/api/v1/admin/jobs", get(routes::admin::jobs))
+        .route("/api/v1/notifications", get(notifications::index))
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route(
+            "/api/v1/notifications/unread_count",
+            get(notifications::unread_count),
+        )
+        .route(
+            "/api/v1/notifications/requests",
+            get(notifications::requests),
+        )
+        .route(
+            "/api/v1/notifications/policy",
+            get(notifications::policy_v1),
+        )
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route(
+            "/api/v1/notifications/{id}/dismiss",
+            post(notifications::dismiss),
+        )
+        .route("/api/v2/notifications", get(notifications::grouped_index))
+        .route("/api/v2/notifications/clear", post(notifications::clear))
+        .route(
+            "/api/v2/notifications/unread_count",
+            get(notifications::grouped_unread_count),
+        )
+        .route("/api/v2/notifications/policy", get(notifications::policy))
+        .route(
+            "/api/v2/notifications/{group_key}",
+            get(notifications::group),
+        )
+        .route(
+            "/api/v2/notifications/{group_key}/accounts",
+            get(notifications::group_accounts),
+        )
+        .route(
+            "/api/v2/notifications/{group_key}/dismiss",
+            post(notifications::dismiss_group),
+        )
+        .route(
+            "/api/v1/markers",
+            get(notifications::markers).post(notifications::save_markers),
+        )
         .route(
             "/oauth/authorize",
             get(oauth::authorize_form).post(oauth::authorize),

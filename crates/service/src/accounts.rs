@@ -12,7 +12,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{IssuedToken, hash_password};
-use crate::jobs::{MergeIntoHome, UnmergeFromHome};
+use crate::jobs::{MergeIntoHome, Notify, UnmergeFromHome};
 use crate::text::{self, MentionTarget};
 use crate::views::{CredentialAccountView, RelationshipView};
 use crate::{FieldError, Principal, Result, ServiceError, Services};
@@ -621,9 +621,18 @@ impl Services {
             created_at: ferrodon_storage::now(),
         };
         let mut tx = db.begin().await?;
+        let notify = |kind: &str| Notify {
+            recipient: target_id,
+            from: viewer,
+            kind: kind.to_owned(),
+            activity_id: follow.id.0,
+            status_id: None,
+        };
         if target.locked || !target.is_local() {
             // Remote accounts answer with Accept once federation delivers the request.
-            follows::insert(&mut tx, Kind::Request, &follow).await?;
+            if follows::insert(&mut tx, Kind::Request, &follow).await? {
+                ferrodon_jobs::enqueue(&mut tx, self.ids(), &notify("follow_request")).await?;
+            }
         } else if follows::insert(&mut tx, Kind::Follow, &follow).await? {
             accounts::adjust_counts(&mut tx, viewer, 0, 0, 1).await?;
             accounts::adjust_counts(&mut tx, target_id, 0, 1, 0).await?;
@@ -636,6 +645,7 @@ impl Services {
                 },
             )
             .await?;
+            ferrodon_jobs::enqueue(&mut tx, self.ids(), &notify("follow")).await?;
         }
         tx.commit().await?;
         self.relationship(viewer, target_id).await
@@ -648,7 +658,15 @@ impl Services {
         target_id: AccountId,
     ) -> Result<RelationshipView> {
         self.account(target_id).await?;
+        let existing = follows::get(self.db(), Kind::Follow, viewer, target_id).await?;
+        let request = follows::get(self.db(), Kind::Request, viewer, target_id).await?;
         let mut tx = self.db().begin().await?;
+        // Undone: the notifications the follow (request) caused go too.
+        for (kind, row) in [("follow", &existing), ("follow_request", &request)] {
+            if let Some(f) = row {
+                ferrodon_storage::notifications::delete_for_activity(&mut tx, kind, f.id.0).await?;
+            }
+        }
         if follows::delete(&mut tx, Kind::Follow, viewer, target_id).await? {
             accounts::adjust_counts(&mut tx, viewer, 0, 0, -1).await?;
             accounts::adjust_counts(&mut tx, target_id, 0, -1, 0).await?;

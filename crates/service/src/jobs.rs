@@ -9,7 +9,7 @@ use ferrodon_storage::follows::{self, FanOutQuery};
 use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Status};
 use serde::{Deserialize, Serialize};
 
-use crate::Services;
+use crate::{ServiceError, Services};
 
 /// Followers handled per batch of a fan-out.
 const FAN_OUT_BATCH: i64 = 1000;
@@ -19,6 +19,7 @@ pub fn registry() -> Registry<Services> {
     let mut r = Registry::new();
     r.register::<FanOutStatus>()
         .register::<FanOutBatch>()
+        .register::<Notify>()
         .register::<RemoveFromFeeds>()
         .register::<MergeIntoHome>()
         .register::<UnmergeFromHome>()
@@ -78,6 +79,18 @@ impl Job for FanOutStatus {
                 .push(&[author.id], feed_entry(&status))
                 .await?;
         }
+        // Mentioned local accounts are notified, whatever the visibility.
+        for (_, mentioned) in statuses::mentions_of(db, &[status.id]).await? {
+            services
+                .notify(
+                    AccountId(mentioned),
+                    author.id,
+                    "mention",
+                    status.id.0,
+                    Some(status.id),
+                )
+                .await?;
+        }
         let query = fan_out_query(&status, author.id);
         let mut batches = Vec::new();
         let mut after = 0;
@@ -131,7 +144,49 @@ impl Job for FanOutBatch {
             .feeds()
             .push(&accounts, feed_entry(&status))
             .await?;
+        // Followers who asked to be told of new posts (not of reblogs or replies to others).
+        let notifies = status.reblog_of_id.is_none() && query.reply_to_other.is_none();
+        if notifies {
+            for follower in follows::notifying_among(db, status.account_id, &accounts).await? {
+                services
+                    .notify(
+                        AccountId(follower),
+                        status.account_id,
+                        "status",
+                        status.id.0,
+                        Some(status.id),
+                    )
+                    .await?;
+            }
+        }
         Ok(())
+    }
+}
+
+/// Creates one notification (for a favourite, reblog, follow or follow request).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Notify {
+    pub recipient: AccountId,
+    pub from: AccountId,
+    pub kind: String,
+    pub activity_id: i64,
+    pub status_id: Option<StatusId>,
+}
+
+impl Job for Notify {
+    const KIND: &'static str = "notify";
+    type Context = Services;
+
+    async fn run(&self, services: &Services) -> Result<(), JobError> {
+        Ok(services
+            .notify(
+                self.recipient,
+                self.from,
+                &self.kind,
+                self.activity_id,
+                self.status_id,
+            )
+            .await?)
     }
 }
 
@@ -308,5 +363,11 @@ impl Job for UnmergeFromHome {
         let ids: Vec<StatusId> = recent.iter().map(|s| s.id).collect();
         services.feeds().remove(self.account_id, &ids).await?;
         Ok(())
+    }
+}
+
+impl From<ServiceError> for JobError {
+    fn from(e: ServiceError) -> Self {
+        JobError::new(e.to_string())
     }
 }

@@ -4,9 +4,11 @@
 use ferrodon_model::{AccountId, AppId, StatusId, Visibility};
 use ferrodon_storage::accounts;
 use ferrodon_storage::statuses::{self, NewStatus, Status};
-use ferrodon_storage::{StorageError, favourites, follows, idempotency, tags, users};
+use ferrodon_storage::{
+    StorageError, favourites, follows, idempotency, notifications, tags, users,
+};
 
-use crate::jobs::{FanOutStatus, RemoveFromFeeds};
+use crate::jobs::{FanOutStatus, Notify, RemoveFromFeeds};
 use crate::text::{self, MentionTarget};
 use crate::views::StatusView;
 use crate::{Result, ServiceError, Services};
@@ -260,6 +262,7 @@ impl Services {
         }
         if let Some(original) = status.reblog_of() {
             statuses::adjust_counts(&mut tx, original, 0, -1, 0).await?;
+            notifications::delete_for_activity(&mut tx, "reblog", status.id.0).await?;
         }
         for (reblog_id, reblogger) in &reblogs {
             accounts::adjust_counts(&mut tx, AccountId(*reblogger), -1, 0, 0).await?;
@@ -336,8 +339,21 @@ impl Services {
     pub async fn favourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
         let status = self.visible_status(Some(viewer), id).await?;
         let mut tx = self.db().begin().await?;
-        if favourites::insert(&mut tx, self.ids().next().0, viewer, status.id).await? {
+        let favourite_id = self.ids().next().0;
+        if favourites::insert(&mut tx, favourite_id, viewer, status.id).await? {
             statuses::adjust_counts(&mut tx, status.id, 0, 0, 1).await?;
+            ferrodon_jobs::enqueue(
+                &mut tx,
+                self.ids(),
+                &Notify {
+                    recipient: status.account_id,
+                    from: viewer,
+                    kind: "favourite".into(),
+                    activity_id: favourite_id,
+                    status_id: Some(status.id),
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         self.status(Some(viewer), id).await
@@ -347,8 +363,9 @@ impl Services {
     pub async fn unfavourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
         let status = self.visible_status(Some(viewer), id).await?;
         let mut tx = self.db().begin().await?;
-        if favourites::delete(&mut tx, viewer, status.id).await? {
+        if let Some(favourite_id) = favourites::delete(&mut tx, viewer, status.id).await? {
             statuses::adjust_counts(&mut tx, status.id, 0, 0, -1).await?;
+            notifications::delete_for_activity(&mut tx, "favourite", favourite_id).await?;
         }
         tx.commit().await?;
         self.status(Some(viewer), id).await
@@ -433,6 +450,18 @@ impl Services {
         statuses::adjust_counts(&mut tx, original.id, 0, 1, 0).await?;
         accounts::adjust_counts(&mut tx, viewer, 1, 0, 0).await?;
         accounts::set_last_status_at(&mut tx, viewer, now).await?;
+        ferrodon_jobs::enqueue(
+            &mut tx,
+            self.ids(),
+            &Notify {
+                recipient: original.account_id,
+                from: viewer,
+                kind: "reblog".into(),
+                activity_id: reblog_id.0,
+                status_id: Some(original.id),
+            },
+        )
+        .await?;
         ferrodon_jobs::enqueue(
             &mut tx,
             self.ids(),

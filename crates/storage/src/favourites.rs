@@ -22,15 +22,18 @@ pub async fn insert<'a>(
     .map(|n| n > 0)
 }
 
-/// Removes a favourite; returns whether one existed.
-pub async fn delete<'a>(ex: impl Exec<'a>, account: AccountId, status: StatusId) -> Result<bool> {
-    sql::execute(
+/// Removes a favourite; returns its id if one existed.
+pub async fn delete<'a>(
+    ex: impl Exec<'a>,
+    account: AccountId,
+    status: StatusId,
+) -> Result<Option<i64>> {
+    sql::fetch_optional_scalar(
         ex,
-        "DELETE FROM favourites WHERE account_id = $1 AND status_id = $2",
+        "DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 RETURNING id",
         args![account, status],
     )
     .await
-    .map(|n| n > 0)
 }
 
 /// Of `ids`, those `account` favourited.

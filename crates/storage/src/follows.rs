@@ -274,3 +274,21 @@ pub async fn count_requests_for<'a>(ex: impl Exec<'a>, account: AccountId) -> Re
     )
     .await
 }
+
+/// Of `accounts`, those following `author` with notifications on (`notify`).
+pub async fn notifying_among<'a>(
+    ex: impl Exec<'a>,
+    author: AccountId,
+    accounts: &[AccountId],
+) -> Result<Vec<i64>> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT account_id FROM follows WHERE target_account_id = $1 AND notify = TRUE AND account_id IN ({})",
+        placeholders(2, accounts.len())
+    );
+    let mut a = args![author];
+    a.extend(accounts.iter().map(|x| (*x).into()));
+    sql::fetch_column(ex, sql, a).await
+}

@@ -18,6 +18,7 @@ pub mod feeds;
 pub mod follows;
 pub mod idempotency;
 pub mod jobs;
+pub mod notifications;
 pub mod oauth;
 pub mod redis_jobs;
 mod sql;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod apps;
 pub mod instance;
+pub mod notifications;
 pub mod oauth;
 pub mod statuses;
 pub mod timelines;
