@@ -223,10 +223,10 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         out["favourited"] = json!(flags.favourited);
         out["reblogged"] = json!(flags.reblogged);
         out["muted"] = json!(false);
-        out["bookmarked"] = json!(false);
+        out["bookmarked"] = json!(flags.bookmarked);
         out["filtered"] = json!([]);
         if s.reblog_of_id.is_none() {
-            out["pinned"] = json!(false);
+            out["pinned"] = json!(flags.pinned);
         }
     }
     out

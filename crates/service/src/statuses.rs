@@ -1,12 +1,11 @@
 //! Statuses: posting, reading with visibility rules, deleting, favourites
 //! and reblogs.
 
-use ferrodon_model::{AccountId, AppId, StatusId, Visibility};
+use ferrodon_model::{AccountId, AppId, Page, PageBounds, StatusId, Visibility};
 use ferrodon_storage::accounts;
+use ferrodon_storage::marks::{self, Mark};
 use ferrodon_storage::statuses::{self, NewStatus, Status};
-use ferrodon_storage::{
-    StorageError, favourites, follows, idempotency, notifications, tags, users,
-};
+use ferrodon_storage::{StorageError, follows, idempotency, notifications, tags, users};
 
 use crate::jobs::{FanOutStatus, Notify, RemoveFromFeeds};
 use crate::text::{self, MentionTarget};
@@ -340,7 +339,7 @@ impl Services {
         let status = self.visible_status(Some(viewer), id).await?;
         let mut tx = self.db().begin().await?;
         let favourite_id = self.ids().next().0;
-        if favourites::insert(&mut tx, favourite_id, viewer, status.id).await? {
+        if marks::insert(&mut tx, Mark::Favourite, favourite_id, viewer, status.id).await? {
             statuses::adjust_counts(&mut tx, status.id, 0, 0, 1).await?;
             ferrodon_jobs::enqueue(
                 &mut tx,
@@ -363,7 +362,9 @@ impl Services {
     pub async fn unfavourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
         let status = self.visible_status(Some(viewer), id).await?;
         let mut tx = self.db().begin().await?;
-        if let Some(favourite_id) = favourites::delete(&mut tx, viewer, status.id).await? {
+        if let Some(favourite_id) =
+            marks::delete(&mut tx, Mark::Favourite, viewer, status.id).await?
+        {
             statuses::adjust_counts(&mut tx, status.id, 0, 0, -1).await?;
             notifications::delete_for_activity(&mut tx, "favourite", favourite_id).await?;
         }
@@ -487,6 +488,122 @@ impl Services {
             self.remove_status(&reblog).await?;
         }
         self.status(Some(viewer), original.id).await
+    }
+}
+
+/// Which accounts acted on a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acted {
+    Favourited,
+    Reblogged,
+}
+
+/// Pins an account may have at once (Mastodon's limit).
+const MAX_PINS: i64 = 5;
+
+impl Services {
+    /// `POST /api/v1/statuses/:id/bookmark` (idempotent).
+    pub async fn bookmark(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let status = self.visible_status(Some(viewer), id).await?;
+        marks::insert(
+            self.db(),
+            Mark::Bookmark,
+            self.ids().next().0,
+            viewer,
+            status.id,
+        )
+        .await?;
+        self.hydrate_one(Some(viewer), status).await
+    }
+
+    /// `POST /api/v1/statuses/:id/unbookmark` (idempotent).
+    pub async fn unbookmark(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let status = self.visible_status(Some(viewer), id).await?;
+        marks::delete(self.db(), Mark::Bookmark, viewer, status.id).await?;
+        self.hydrate_one(Some(viewer), status).await
+    }
+
+    /// `POST /api/v1/statuses/:id/pin`: own statuses, not reblogs or direct, five at most.
+    pub async fn pin(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let status = self.visible_status(Some(viewer), id).await?;
+        if status.reblog_of_id.is_some() {
+            return Err(ServiceError::invalid("Boosts cannot be pinned"));
+        }
+        if status.account_id != viewer {
+            return Err(ServiceError::invalid(
+                "Someone else's post cannot be pinned",
+            ));
+        }
+        if status.visibility() == Visibility::Direct {
+            return Err(ServiceError::invalid(
+                "Posts that are only visible to mentioned users cannot be pinned",
+            ));
+        }
+        let mut tx = self.db().begin().await?;
+        let pinned = marks::among(&mut tx, Mark::Pin, viewer, &[status.id]).await?;
+        if pinned.is_empty() {
+            if marks::count(&mut tx, Mark::Pin, viewer).await? >= MAX_PINS {
+                return Err(ServiceError::invalid(
+                    "You have already pinned the maximum number of posts",
+                ));
+            }
+            marks::insert(&mut tx, Mark::Pin, self.ids().next().0, viewer, status.id).await?;
+        }
+        tx.commit().await?;
+        self.hydrate_one(Some(viewer), status).await
+    }
+
+    /// `POST /api/v1/statuses/:id/unpin`.
+    pub async fn unpin(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
+        let status = self.visible_status(Some(viewer), id).await?;
+        marks::delete(self.db(), Mark::Pin, viewer, status.id).await?;
+        self.hydrate_one(Some(viewer), status).await
+    }
+
+    /// `GET /api/v1/favourites`, `/api/v1/bookmarks` (and an account's pins):
+    /// statuses `account` marked that `viewer` may see, newest mark first,
+    /// with the mark ids as cursors.
+    pub async fn marked_statuses(
+        &self,
+        viewer: Option<AccountId>,
+        account: AccountId,
+        mark: Mark,
+        bounds: &PageBounds,
+    ) -> Result<Page<StatusView>> {
+        let rows = marks::statuses(self.db(), mark, account, bounds).await?;
+        let newest = rows.first().map(|(m, _)| *m);
+        let oldest = rows.last().map(|(m, _)| *m);
+        let ids: Vec<StatusId> = rows.iter().map(|(_, s)| StatusId(*s)).collect();
+        let mut visible = Vec::new();
+        for s in statuses::get_many(self.db(), &ids).await? {
+            if self.can_see(viewer, &s).await? {
+                visible.push(s);
+            }
+        }
+        visible.sort_by_key(|s| ids.iter().position(|id| *id == s.id));
+        Ok(Page {
+            items: self.hydrate(viewer, visible).await?,
+            next_max_id: oldest,
+            prev_min_id: newest,
+        })
+    }
+
+    /// `GET /api/v1/statuses/:id/favourited_by` and `/reblogged_by`.
+    pub async fn acted_on_by(
+        &self,
+        viewer: Option<AccountId>,
+        id: StatusId,
+        acted: Acted,
+        bounds: &PageBounds,
+    ) -> Result<Page<ferrodon_storage::accounts::Account>> {
+        let status = self.visible_status(viewer, id).await?;
+        let rows = match acted {
+            Acted::Favourited => {
+                marks::accounts(self.db(), Mark::Favourite, status.id, bounds).await?
+            }
+            Acted::Reblogged => marks::rebloggers(self.db(), status.id, bounds).await?,
+        };
+        Ok(Page::from_items(rows, |r| r.follow_id).map(|r| r.account))
     }
 }
 

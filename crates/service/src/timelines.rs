@@ -124,9 +124,15 @@ impl Services {
         bounds: &PageBounds,
     ) -> Result<Vec<StatusView>> {
         let owner = self.account(account).await?;
-        if owner.suspended_at.is_some() || options.only_media || options.pinned {
-            // Pins and media attachments do not exist yet, so those lists are empty.
+        if owner.suspended_at.is_some() || options.only_media {
+            // No status carries media until media attachments exist.
             return Ok(Vec::new());
+        }
+        if options.pinned {
+            let pins = self
+                .marked_statuses(viewer, account, ferrodon_storage::marks::Mark::Pin, bounds)
+                .await?;
+            return Ok(pins.items);
         }
         let audience = match viewer {
             Some(v) if v == account => Audience::Author,

@@ -5,11 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use ferrodon_model::{AccountId, AppId, StatusId};
 use ferrodon_storage::accounts::{self, Account};
+use ferrodon_storage::marks::{self, Mark};
+use ferrodon_storage::oauth;
 use ferrodon_storage::oauth::App;
 use ferrodon_storage::statuses::{self, Status};
 use ferrodon_storage::tags::{self, Tag};
 use ferrodon_storage::users::User;
-use ferrodon_storage::{favourites, oauth};
 
 use crate::{Result, Services};
 
@@ -32,6 +33,8 @@ pub struct StatusView {
 pub struct ViewerFlags {
     pub favourited: bool,
     pub reblogged: bool,
+    pub bookmarked: bool,
+    pub pinned: bool,
 }
 
 /// The signed-in user's own account, with settings only they see.
@@ -96,19 +99,26 @@ impl Services {
                 e.insert(app);
             }
         }
-        let (favourited, reblogged): (HashSet<i64>, HashSet<i64>) = match viewer {
-            Some(v) => (
-                favourites::favourited_among(db, v, &all_ids)
-                    .await?
-                    .into_iter()
-                    .collect(),
-                statuses::reblogged_among(db, v, &all_ids)
-                    .await?
-                    .into_iter()
-                    .collect(),
-            ),
-            None => (HashSet::new(), HashSet::new()),
-        };
+        let mut marked: [HashSet<i64>; 4] = Default::default();
+        if let Some(v) = viewer {
+            marked[0] = marks::among(db, Mark::Favourite, v, &all_ids)
+                .await?
+                .into_iter()
+                .collect();
+            marked[1] = statuses::reblogged_among(db, v, &all_ids)
+                .await?
+                .into_iter()
+                .collect();
+            marked[2] = marks::among(db, Mark::Bookmark, v, &all_ids)
+                .await?
+                .into_iter()
+                .collect();
+            marked[3] = marks::among(db, Mark::Pin, v, &all_ids)
+                .await?
+                .into_iter()
+                .collect();
+        }
+        let [favourited, reblogged, bookmarked, pinned] = &marked;
 
         let build = |s: &Status| -> Option<StatusView> {
             let account = accounts.get(&s.account_id)?.clone();
@@ -127,6 +137,8 @@ impl Services {
                 viewer: viewer.map(|_| ViewerFlags {
                     favourited: favourited.contains(&s.id.0),
                     reblogged: reblogged.contains(&s.id.0),
+                    bookmarked: bookmarked.contains(&s.id.0),
+                    pinned: pinned.contains(&s.id.0),
                 }),
                 source_requested: false,
             })

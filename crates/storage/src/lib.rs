@@ -13,11 +13,11 @@
 
 pub mod accounts;
 pub mod emojis;
-pub mod favourites;
 pub mod feeds;
 pub mod follows;
 pub mod idempotency;
 pub mod jobs;
+pub mod marks;
 pub mod notifications;
 pub mod oauth;
 pub mod redis_jobs;

@@ -1,14 +1,17 @@
 //! `/api/v1/statuses`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
-use ferrodon_model::{StatusId, scope};
-use ferrodon_service::statuses::NewPost;
+use axum::response::Response;
+use ferrodon_model::{Page, StatusId, scope};
+use ferrodon_service::statuses::{Acted, NewPost};
+use ferrodon_service::views::StatusView;
+use ferrodon_storage::marks::Mark;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::path_id;
+use super::{Paging, link_header, path_id, with_link};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
@@ -128,32 +131,6 @@ pub async fn context(
     })))
 }
 
-pub async fn favourite(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    auth: Auth,
-) -> ApiResult<Json<Value>> {
-    let user = auth.user(&[scope!("write:favourites")])?;
-    let view = state
-        .services
-        .favourite(user.account_id, path_id(&id)?)
-        .await?;
-    Ok(Json(entities::status(state.services.instance(), &view)))
-}
-
-pub async fn unfavourite(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    auth: Auth,
-) -> ApiResult<Json<Value>> {
-    let user = auth.user(&[scope!("write:favourites")])?;
-    let view = state
-        .services
-        .unfavourite(user.account_id, path_id(&id)?)
-        .await?;
-    Ok(Json(entities::status(state.services.instance(), &view)))
-}
-
 #[derive(Debug, Deserialize)]
 pub struct ReblogParams {
     #[serde(default, deserialize_with = "de::opt_string")]
@@ -174,15 +151,158 @@ pub async fn reblog(
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
-pub async fn unreblog(
+macro_rules! status_action {
+    ($(#[$doc:meta])* $name:ident, $scope:literal, $method:ident) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            Path(id): Path<String>,
+            auth: Auth,
+        ) -> ApiResult<Json<Value>> {
+            let user = auth.user(&[scope!($scope)])?;
+            let view = state.services.$method(user.account_id, path_id(&id)?).await?;
+            Ok(Json(entities::status(state.services.instance(), &view)))
+        }
+    };
+}
+
+status_action!(
+    /// `POST /api/v1/statuses/:id/favourite` (idempotent).
+    favourite, "write:favourites", favourite
+);
+status_action!(
+    /// `POST /api/v1/statuses/:id/unfavourite` (idempotent).
+    unfavourite, "write:favourites", unfavourite
+);
+status_action!(
+    /// `POST /api/v1/statuses/:id/unreblog`: answers with the original.
+    unreblog, "write:statuses", unreblog
+);
+status_action!(
+    /// `POST /api/v1/statuses/:id/bookmark`.
+    bookmark, "write:bookmarks", bookmark
+);
+status_action!(
+    /// `POST /api/v1/statuses/:id/unbookmark`.
+    unbookmark, "write:bookmarks", unbookmark
+);
+status_action!(
+    /// `POST /api/v1/statuses/:id/pin`.
+    pin, "write:accounts", pin
+);
+status_action!(
+    /// `POST /api/v1/statuses/:id/unpin`.
+    unpin, "write:accounts", unpin
+);
+
+/// Statuses with the mark ids as cursors (`Link`: next by `max_id`, prev by `min_id`).
+fn marked_page(state: &AppState, uri: &axum::http::Uri, page: &Page<StatusView>) -> Response {
+    let i = state.services.instance();
+    let body = Value::Array(page.items.iter().map(|v| entities::status(i, v)).collect());
+    let link = link_header(
+        &i.base_url,
+        uri,
+        &["limit"],
+        page.next_max_id,
+        page.prev_min_id.map(|id| ("min_id", id)),
+    );
+    with_link(body, link)
+}
+
+/// `GET /api/v1/favourites`.
+pub async fn favourites(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    Params(p): Params<Paging>,
+) -> ApiResult<Response> {
+    let user = auth.user(&[scope!("read:favourites")])?;
+    let page = state
+        .services
+        .marked_statuses(
+            Some(user.account_id),
+            user.account_id,
+            Mark::Favourite,
+            &p.bounds(20, 40),
+        )
+        .await?;
+    Ok(marked_page(&state, &uri, &page))
+}
+
+/// `GET /api/v1/bookmarks`.
+pub async fn bookmarks(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    Params(p): Params<Paging>,
+) -> ApiResult<Response> {
+    let user = auth.user(&[scope!("read:bookmarks")])?;
+    let page = state
+        .services
+        .marked_statuses(
+            Some(user.account_id),
+            user.account_id,
+            Mark::Bookmark,
+            &p.bounds(20, 40),
+        )
+        .await?;
+    Ok(marked_page(&state, &uri, &page))
+}
+
+async fn acted_on_by(
+    state: AppState,
+    uri: axum::http::Uri,
+    id: String,
+    auth: Auth,
+    paging: Paging,
+    acted: Acted,
+) -> ApiResult<Response> {
+    let viewer = auth
+        .viewer(&[scope!("read:accounts")])?
+        .map(|u| u.account_id);
+    let bounds = paging.bounds(40, 80);
+    let page = state
+        .services
+        .acted_on_by(viewer, path_id(&id)?, acted, &bounds)
+        .await?;
+    let i = state.services.instance();
+    let body = Value::Array(
+        page.items
+            .iter()
+            .map(|a| serde_json::to_value(entities::account(i, a)).unwrap_or_default())
+            .collect(),
+    );
+    let next = page
+        .next_max_id
+        .filter(|_| page.items.len() == bounds.limit as usize);
+    let link = link_header(
+        &i.base_url,
+        &uri,
+        &["limit"],
+        next,
+        page.prev_min_id.map(|id| ("since_id", id)),
+    );
+    Ok(with_link(body, link))
+}
+
+/// `GET /api/v1/statuses/:id/favourited_by`.
+pub async fn favourited_by(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     auth: Auth,
-) -> ApiResult<Json<Value>> {
-    let user = auth.user(&[scope!("write:statuses")])?;
-    let view = state
-        .services
-        .unreblog(user.account_id, path_id(&id)?)
-        .await?;
-    Ok(Json(entities::status(state.services.instance(), &view)))
+    Params(p): Params<Paging>,
+) -> ApiResult<Response> {
+    acted_on_by(state, uri, id, auth, p, Acted::Favourited).await
+}
+
+/// `GET /api/v1/statuses/:id/reblogged_by`.
+pub async fn reblogged_by(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    auth: Auth,
+    Params(p): Params<Paging>,
+) -> ApiResult<Response> {
+    acted_on_by(state, uri, id, auth, p, Acted::Reblogged).await
 }
