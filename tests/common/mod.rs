@@ -1020,6 +1020,39 @@ where
     }
 }
 
+/// An admin of `server` who can read the job queues, for [`jobs_idle`].
+pub async fn jobs_admin(server: &TestServer, name: &str) -> Api {
+    create_account(server, name, &["--role", "admin"]);
+    let api = Api::of(server);
+    let app = register_app_with(&api, "read admin:read", "urn:ietf:wg:oauth:2.0:oob").await;
+    api.with_token(&password_token(&api, &app, &email_of(name), "admin:read").await)
+}
+
+/// Waits until no job is waiting, running or still in the outbox (seen
+/// three times in a row, 100 ms apart), so that what jobs would have done
+/// by now has been done: for checking that something did *not* happen.
+pub async fn jobs_idle(admin: &Api) {
+    let deadline = Instant::now() + POLL_TIMEOUT;
+    let mut quiet = 0;
+    while quiet < 3 {
+        let v = admin.get("/api/v1/admin/jobs").await.ok_json();
+        let queues = v["queues"].as_array().cloned().unwrap_or_default();
+        assert!(!queues.is_empty(), "no queues in {v}");
+        let pending: i64 = queues
+            .iter()
+            .filter(|q| q["queue"] != "scheduler")
+            .map(|q| q["size"].as_i64().unwrap_or(1) + q["busy"].as_i64().unwrap_or(1))
+            .sum::<i64>()
+            + v["outbox"].as_i64().unwrap_or(1);
+        quiet = if pending == 0 { quiet + 1 } else { 0 };
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {POLL_TIMEOUT:?} waiting for the job queues to go idle: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Link headers
 

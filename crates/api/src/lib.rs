@@ -98,7 +98,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, apps, instance, notifications, oauth, statuses, timelines};
+    use routes::{accounts, apps, instance, notifications, oauth, relations, statuses, timelines};
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
         .route(
@@ -125,6 +125,44 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/accounts/{id}/following", get(accounts::following))
         .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
         .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
+        .route("/api/v1/accounts/{id}/block", post(relations::block))
+        .route("/api/v1/accounts/{id}/unblock", post(relations::unblock))
+        .route("/api/v1/accounts/{id}/mute", post(relations::mute))
+        .route("/api/v1/accounts/{id}/unmute", post(relations::unmute))
+        .route("/api/v1/accounts/{id}/endorse", post(relations::endorse))
+        .route(
+            "/api/v1/accounts/{id}/unendorse",
+            post(relations::unendorse),
+        )
+        .route("/api/v1/accounts/{id}/pin", post(relations::endorse))
+        .route("/api/v1/accounts/{id}/unpin", post(relations::unendorse))
+        .route("/api/v1/accounts/{id}/note", post(relations::note))
+        .route(
+            "/api/v1/accounts/{id}/remove_from_followers",
+            post(relations::remove_from_followers),
+        )
+        .route(
+            "/api/v1/accounts/{id}/endorsements",
+            get(relations::account_endorsements),
+        )
+        .route("/api/v1/blocks", get(relations::blocks))
+        .route("/api/v1/mutes", get(relations::mutes))
+        .route("/api/v1/endorsements", get(relations::endorsements))
+        .route("/api/v1/follow_requests", get(relations::follow_requests))
+        .route(
+            "/api/v1/follow_requests/{id}/authorize",
+            post(relations::authorize),
+        )
+        .route(
+            "/api/v1/follow_requests/{id}/reject",
+            post(relations::reject),
+        )
+        .route(
+            "/api/v1/domain_blocks",
+            get(relations::domain_blocks)
+                .post(relations::block_domain)
+                .delete(relations::unblock_domain),
+        )
         .route("/api/v1/statuses", post(statuses::create))
         .route(
             "/api/v1/statuses/{id}",

@@ -1,13 +1,15 @@
 //! Accounts: sign-up, profiles, follows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use ferrodon_config::RegistrationMode;
 use ferrodon_model::{AccountId, FollowId, Page, PageBounds, Role, ScopeSet, UserId};
 use ferrodon_storage::accounts::{self, Account, NewLocalAccount, ProfileUpdate};
 use ferrodon_storage::follows::{self, Direction, Follow, Kind};
+use ferrodon_storage::relations::{self, Relation};
 use ferrodon_storage::users::{self, NewUser, PostingDefaults};
+use ferrodon_storage::{Tx, notifications};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -533,6 +535,20 @@ impl Services {
         let db = self.db();
         let follows = follows::between(db, Kind::Follow, viewer, ids).await?;
         let requests = follows::between(db, Kind::Request, viewer, ids).await?;
+        let others = relations::between(db, viewer, ids, ferrodon_storage::now()).await?;
+        let notes = relations::notes(db, viewer, ids).await?;
+        let domains: HashMap<AccountId, String> = accounts::get_many(db, ids)
+            .await?
+            .into_iter()
+            .filter_map(|a| Some((a.id, a.domain?)))
+            .collect();
+        let unique: Vec<String> = domains
+            .values()
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let blocked_domains = relations::domains_blocked_among(db, viewer, &unique).await?;
         Ok(ids
             .iter()
             .map(|id| {
@@ -543,6 +559,12 @@ impl Services {
                     .iter()
                     .find(|f| f.account_id == viewer && f.target_account_id == *id);
                 let options = out.or(out_request);
+                let has = |kind: &str, from: AccountId, to: AccountId| {
+                    others.iter().find(|r| {
+                        r.kind == kind && r.account_id == from.0 && r.target_account_id == to.0
+                    })
+                };
+                let mute = has("mute", viewer, *id);
                 RelationshipView {
                     id: *id,
                     following: out.is_some(),
@@ -558,12 +580,49 @@ impl Services {
                     requested_by: requests
                         .iter()
                         .any(|f| f.account_id == *id && f.target_account_id == viewer),
+                    blocking: has("block", viewer, *id).is_some(),
+                    blocked_by: has("block", *id, viewer).is_some(),
+                    muting: mute.is_some(),
+                    muting_notifications: mute.is_some_and(|m| m.hide_notifications),
+                    muting_expires_at: mute.and_then(|m| m.expires_at),
+                    domain_blocking: domains.get(id).is_some_and(|d| blocked_domains.contains(d)),
+                    endorsed: has("endorse", viewer, *id).is_some(),
+                    note: notes
+                        .iter()
+                        .find(|(target, _)| *target == id.0)
+                        .map(|(_, comment)| comment.clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect())
     }
 
-    async fn relationship(&self, viewer: AccountId, target: AccountId) -> Result<RelationshipView> {
+    /// Whether `viewer` may not follow or otherwise reach `target`: a block
+    /// either way, or `viewer` blocks `target`'s domain.
+    pub(crate) async fn refuses_contact(
+        &self,
+        viewer: AccountId,
+        target: &Account,
+    ) -> Result<bool> {
+        let db = self.db();
+        if relations::blocked_either_way(db, viewer, target.id).await? {
+            return Ok(true);
+        }
+        Ok(match &target.domain {
+            Some(domain) => {
+                !relations::domains_blocked_among(db, viewer, std::slice::from_ref(domain))
+                    .await?
+                    .is_empty()
+            }
+            None => false,
+        })
+    }
+
+    pub(crate) async fn relationship(
+        &self,
+        viewer: AccountId,
+        target: AccountId,
+    ) -> Result<RelationshipView> {
         self.relationships(viewer, &[target])
             .await?
             .pop()
@@ -584,7 +643,7 @@ impl Services {
             ));
         }
         let target = self.account(target_id).await?;
-        if target.suspended_at.is_some() {
+        if target.suspended_at.is_some() || self.refuses_contact(viewer, &target).await? {
             return Err(ServiceError::not_allowed());
         }
         let languages = match &options.languages {
@@ -658,31 +717,57 @@ impl Services {
         target_id: AccountId,
     ) -> Result<RelationshipView> {
         self.account(target_id).await?;
-        let existing = follows::get(self.db(), Kind::Follow, viewer, target_id).await?;
-        let request = follows::get(self.db(), Kind::Request, viewer, target_id).await?;
         let mut tx = self.db().begin().await?;
-        // Undone: the notifications the follow (request) caused go too.
-        for (kind, row) in [("follow", &existing), ("follow_request", &request)] {
-            if let Some(f) = row {
-                ferrodon_storage::notifications::delete_for_activity(&mut tx, kind, f.id.0).await?;
-            }
-        }
-        if follows::delete(&mut tx, Kind::Follow, viewer, target_id).await? {
-            accounts::adjust_counts(&mut tx, viewer, 0, 0, -1).await?;
-            accounts::adjust_counts(&mut tx, target_id, 0, -1, 0).await?;
-            ferrodon_jobs::enqueue(
-                &mut tx,
-                self.ids(),
-                &UnmergeFromHome {
-                    account_id: viewer,
-                    target_account_id: target_id,
-                },
-            )
-            .await?;
-        }
-        follows::delete(&mut tx, Kind::Request, viewer, target_id).await?;
+        self.end_follow(&mut tx, viewer, target_id).await?;
+        self.drop_request(&mut tx, viewer, target_id).await?;
         tx.commit().await?;
         self.relationship(viewer, target_id).await
+    }
+
+    /// Ends `follower`'s follow of `followee` in `tx`: the counts, the
+    /// follow's notification, the endorsement that needed it, and (by a job)
+    /// the followee's statuses in the follower's home. Whether there was one.
+    pub(crate) async fn end_follow(
+        &self,
+        tx: &mut Tx,
+        follower: AccountId,
+        followee: AccountId,
+    ) -> Result<bool> {
+        let Some(follow) = follows::get(&mut *tx, Kind::Follow, follower, followee).await? else {
+            return Ok(false);
+        };
+        if !follows::delete(&mut *tx, Kind::Follow, follower, followee).await? {
+            return Ok(false);
+        }
+        notifications::delete_for_activity(&mut *tx, "follow", follow.id.0).await?;
+        relations::delete(&mut *tx, Relation::Endorse, follower, followee).await?;
+        accounts::adjust_counts(&mut *tx, follower, 0, 0, -1).await?;
+        accounts::adjust_counts(&mut *tx, followee, 0, -1, 0).await?;
+        ferrodon_jobs::enqueue(
+            &mut *tx,
+            self.ids(),
+            &UnmergeFromHome {
+                account_id: follower,
+                target_account_id: followee,
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Withdraws `from`'s follow request to `to` and its notification, in `tx`.
+    pub(crate) async fn drop_request(
+        &self,
+        tx: &mut Tx,
+        from: AccountId,
+        to: AccountId,
+    ) -> Result<Option<Follow>> {
+        let Some(request) = follows::get(&mut *tx, Kind::Request, from, to).await? else {
+            return Ok(None);
+        };
+        follows::delete(&mut *tx, Kind::Request, from, to).await?;
+        notifications::delete_for_activity(&mut *tx, "follow_request", request.id.0).await?;
+        Ok(Some(request))
     }
 
     /// `GET /api/v1/accounts/:id/followers` and `/following`, paged by follow id.

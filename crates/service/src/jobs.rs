@@ -250,6 +250,7 @@ impl Job for Cleanup {
         ferrodon_storage::oauth::delete_revoked_tokens(db, now - chrono::Duration::days(7)).await?;
         ferrodon_storage::idempotency::delete_before(db, now - chrono::Duration::hours(2)).await?;
         ferrodon_storage::jobs::prune_ticks(db, now - chrono::Duration::days(2)).await?;
+        ferrodon_storage::relations::delete_expired_mutes(db, now).await?;
         services.jobs().prune_dead(now).await?;
         ferrodon_storage::jobs::record_probe(db, &format!("tick:cleanup:{}", self.slot), now)
             .await?;
@@ -348,8 +349,18 @@ impl Job for UnmergeFromHome {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
-        // Followed again since: keep them.
-        if follows::follows(services.db(), self.account_id, self.target_account_id).await? {
+        // Followed again since, and not muted or blocked: keep them.
+        let db = services.db();
+        if follows::follows(db, self.account_id, self.target_account_id).await?
+            && ferrodon_storage::relations::hidden_among(
+                db,
+                self.account_id,
+                &[self.target_account_id],
+                ferrodon_storage::now(),
+            )
+            .await?
+            .is_empty()
+        {
             return Ok(());
         }
         let recent = statuses::by_account(

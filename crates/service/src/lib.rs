@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod auth;
 pub mod jobs;
 pub mod notifications;
+pub mod relations;
 pub mod statuses;
 pub mod text;
 pub mod timelines;

@@ -143,6 +143,10 @@ impl Services {
             return Ok(());
         }
         let now = ferrodon_storage::now();
+        // Blocked, muted with notifications, or on a domain they block.
+        if ferrodon_storage::relations::silences(db, recipient, from, now).await? {
+            return Ok(());
+        }
         let group_key = if GROUPED.contains(&kind) {
             let prefix = match (kind, status_id) {
                 ("follow", _) => "follow".to_owned(),

@@ -8,6 +8,7 @@ use ferrodon_storage::statuses::{self, NewStatus, Status};
 use ferrodon_storage::{StorageError, follows, idempotency, notifications, tags, users};
 
 use crate::jobs::{FanOutStatus, Notify, RemoveFromFeeds};
+use crate::relations::HiddenBy;
 use crate::text::{self, MentionTarget};
 use crate::views::StatusView;
 use crate::{Result, ServiceError, Services};
@@ -62,6 +63,9 @@ impl Services {
     pub(crate) async fn can_see(&self, viewer: Option<AccountId>, status: &Status) -> Result<bool> {
         let author = accounts::get(self.db(), status.account_id).await?;
         if author.is_none_or(|a| a.suspended_at.is_some()) {
+            return Ok(false);
+        }
+        if self.blocked_by_author(viewer, status.account_id).await? {
             return Ok(false);
         }
         let visibility = status.visibility();
@@ -328,15 +332,22 @@ impl Services {
             }
         }
         let descendants = depth_first(status.id, visible);
+        let ancestors = self.hydrate(viewer, ancestors).await?;
+        let descendants = self.hydrate(viewer, descendants).await?;
         Ok((
-            self.hydrate(viewer, ancestors).await?,
-            self.hydrate(viewer, descendants).await?,
+            self.drop_hidden(viewer, ancestors, HiddenBy::AnyAuthor)
+                .await?,
+            self.drop_hidden(viewer, descendants, HiddenBy::AnyAuthor)
+                .await?,
         ))
     }
 
     /// `POST /api/v1/statuses/:id/favourite` (idempotent).
     pub async fn favourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
         let status = self.visible_status(Some(viewer), id).await?;
+        if self.blocks(viewer, status.account_id).await? {
+            return Err(ServiceError::not_allowed());
+        }
         let mut tx = self.db().begin().await?;
         let favourite_id = self.ids().next().0;
         if marks::insert(&mut tx, Mark::Favourite, favourite_id, viewer, status.id).await? {
@@ -383,6 +394,9 @@ impl Services {
         let mut original = self.visible_status(Some(viewer), id).await?;
         if let Some(of) = original.reblog_of() {
             original = self.visible_status(Some(viewer), of).await?;
+        }
+        if self.blocks(viewer, original.account_id).await? {
+            return Err(ServiceError::not_allowed());
         }
         let own = original.account_id == viewer;
         match original.visibility() {

@@ -5,6 +5,7 @@ use ferrodon_storage::feeds::{FeedEntry, HOME_FEED_MAX};
 use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Locality, Status};
 use ferrodon_storage::{follows, tags};
 
+use crate::relations::HiddenBy;
 use crate::views::StatusView;
 use crate::{Result, Services};
 
@@ -54,11 +55,14 @@ impl Services {
                 // The feed store (Redis) is unreachable: read from the database instead.
                 tracing::warn!(error = %e, "home feed unavailable; reading from the database");
                 let rows = statuses::home(self.db(), account, bounds).await?;
-                return self
+                let views = self
                     .hydrate_ids(
                         Some(account),
                         &rows.iter().map(|(id, _)| StatusId(*id)).collect::<Vec<_>>(),
                     )
+                    .await?;
+                return self
+                    .drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
                     .await;
             }
         };
@@ -76,7 +80,9 @@ impl Services {
                 }
             }
         }
-        self.hydrate_ids(Some(account), &ids).await
+        let views = self.hydrate_ids(Some(account), &ids).await?;
+        self.drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
+            .await
     }
 
     /// `GET /api/v1/timelines/public`.
@@ -124,7 +130,10 @@ impl Services {
         bounds: &PageBounds,
     ) -> Result<Vec<StatusView>> {
         let owner = self.account(account).await?;
-        if owner.suspended_at.is_some() || options.only_media {
+        if owner.suspended_at.is_some()
+            || options.only_media
+            || self.blocked_by_author(viewer, account).await?
+        {
             // No status carries media until media attachments exist.
             return Ok(Vec::new());
         }
@@ -150,19 +159,23 @@ impl Services {
             bounds,
         )
         .await?;
-        self.hydrate(viewer, list).await
+        let views = self.hydrate(viewer, list).await?;
+        self.drop_hidden(viewer, views, HiddenBy::RebloggedAuthor)
+            .await
     }
 
-    /// Hydrates public statuses, dropping those of suspended authors.
+    /// Hydrates public statuses, dropping those of suspended authors and
+    /// those the viewer has hidden.
     async fn hydrate_visible(
         &self,
         viewer: Option<AccountId>,
         list: Vec<Status>,
     ) -> Result<Vec<StatusView>> {
         let views = self.hydrate(viewer, list).await?;
-        Ok(views
+        let views = views
             .into_iter()
             .filter(|v| v.account.suspended_at.is_none())
-            .collect())
+            .collect();
+        self.drop_hidden(viewer, views, HiddenBy::AnyAuthor).await
     }
 }

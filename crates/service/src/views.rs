@@ -56,6 +56,14 @@ pub struct RelationshipView {
     pub followed_by: bool,
     pub requested: bool,
     pub requested_by: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+    pub muting_notifications: bool,
+    pub muting_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub domain_blocking: bool,
+    pub endorsed: bool,
+    pub note: String,
 }
 
 impl Services {

@@ -375,7 +375,7 @@ impl FeedStore for RedisFeedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::storage_test;
+    use crate::testing::{local_account, storage_test};
 
     fn entry(id: i64) -> FeedEntry {
         FeedEntry {
@@ -489,27 +489,6 @@ mod tests {
             seen.first(),
             Some(&StatusId(base + 100 + HOME_FEED_MAX as i64 + 49))
         );
-    }
-
-    async fn local_account(db: &Db) -> AccountId {
-        let id = AccountId(rand::random::<i64>().abs());
-        crate::accounts::insert_local(
-            db,
-            &crate::accounts::NewLocalAccount {
-                id,
-                username: format!("u{}", id.0),
-                uri: format!("https://x.example/users/{}", id.0),
-                url: String::new(),
-                inbox_url: String::new(),
-                shared_inbox_url: String::new(),
-                outbox_url: String::new(),
-                followers_url: String::new(),
-                created_at: crate::now(),
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        id
     }
 
     storage_test!(sql_feed_store, |db: Db| async move {

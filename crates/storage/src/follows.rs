@@ -205,6 +205,42 @@ pub async fn list<'a>(
     Ok(rows)
 }
 
+/// A page of the accounts asking to follow `account`, with the request id as cursor.
+pub async fn list_requests<'a>(
+    ex: impl Exec<'a>,
+    account: AccountId,
+    bounds: &PageBounds,
+) -> Result<Vec<Listed>> {
+    let mut q = Query::new(format!(
+        "SELECT f.id AS follow_id, {} FROM follow_requests f JOIN accounts a ON a.id = f.account_id \
+         WHERE f.target_account_id = ",
+        account_columns!()
+    ));
+    let p = q.bind(account);
+    q.push(&format!("{p} AND a.suspended_at IS NULL"));
+    q.page("f.id", bounds);
+    let mut rows: Vec<Listed> = sql::fetch_all(ex, q.sql, q.args).await?;
+    if bounds.ascending() {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// Accounts on `domain` that follow (`Kind::Follow`) or ask to follow `account`.
+pub async fn from_domain<'a>(
+    ex: impl Exec<'a>,
+    kind: Kind,
+    account: AccountId,
+    domain: &str,
+) -> Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT f.account_id FROM {} f JOIN accounts a ON a.id = f.account_id \
+         WHERE f.target_account_id = $1 AND a.domain = $2",
+        kind.table()
+    );
+    sql::fetch_column(ex, sql, args![account, domain]).await
+}
+
 /// Who receives a status in their home feed, a batch at a time.
 #[derive(Debug, Clone, Copy)]
 pub struct FanOutQuery {
@@ -234,6 +270,8 @@ pub async fn fan_out_recipients<'a>(
               WHERE f2.account_id = f.account_id AND f2.target_account_id = $4)) \
          AND ($6 = 0 OR EXISTS (SELECT 1 FROM mentions m \
               WHERE m.status_id = $6 AND m.account_id = f.account_id)) \
+         AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = f.account_id \
+              AND mu.target_account_id = $1 AND (mu.expires_at IS NULL OR mu.expires_at > $8)) \
          ORDER BY f.account_id LIMIT $5",
         args![
             query.author,
@@ -242,7 +280,8 @@ pub async fn fan_out_recipients<'a>(
             query.reply_to_other.map(|a| a.0).unwrap_or(0),
             limit,
             query.mentioned_in.map(|s| s.0).unwrap_or(0),
-            upto
+            upto,
+            crate::now()
         ],
     )
     .await

@@ -21,6 +21,7 @@ pub mod marks;
 pub mod notifications;
 pub mod oauth;
 pub mod redis_jobs;
+pub mod relations;
 mod sql;
 pub mod statuses;
 pub mod tags;

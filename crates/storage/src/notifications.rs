@@ -190,6 +190,20 @@ pub async fn clear<'a>(ex: impl Exec<'a>, account: AccountId) -> Result<u64> {
     .await
 }
 
+/// Deletes `account`'s notifications from `from` (after a block).
+pub async fn delete_from<'a>(
+    ex: impl Exec<'a>,
+    account: AccountId,
+    from: AccountId,
+) -> Result<u64> {
+    sql::execute(
+        ex,
+        "DELETE FROM notifications WHERE account_id = $1 AND from_account_id = $2",
+        args![account, from],
+    )
+    .await
+}
+
 /// Deletes the notifications an activity caused (an undone favourite, follow, reblog).
 pub async fn delete_for_activity<'a>(
     ex: impl Exec<'a>,

@@ -1,6 +1,7 @@
 //! Storage tests run on every available lane (SQLite always; PostgreSQL,
 //! PgBouncer and Redis when their variables are set).
 
+use ferrodon_model::AccountId;
 use ferrodon_testkit::{Lane, TestDatabase};
 
 use crate::{Db, DbOptions};
@@ -59,3 +60,51 @@ macro_rules! storage_test {
     };
 }
 pub(crate) use storage_test;
+
+/// A new local account with a random id.
+pub async fn local_account(db: &Db) -> AccountId {
+    let id = AccountId(rand::random::<i64>().abs());
+    crate::accounts::insert_local(
+        db,
+        &crate::accounts::NewLocalAccount {
+            id,
+            username: format!("u{}", id.0),
+            uri: format!("https://x.example/users/{}", id.0),
+            url: String::new(),
+            inbox_url: String::new(),
+            shared_inbox_url: String::new(),
+            outbox_url: String::new(),
+            followers_url: String::new(),
+            created_at: crate::now(),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    id
+}
+
+/// A new remote account on `domain` with a random id.
+pub async fn remote_account(db: &Db, domain: &str) -> AccountId {
+    let id = AccountId(rand::random::<i64>().abs());
+    crate::accounts::insert_remote(
+        db,
+        &crate::accounts::NewRemoteAccount {
+            id,
+            username: format!("r{}", id.0),
+            domain: domain.to_owned(),
+            display_name: String::new(),
+            note: String::new(),
+            uri: format!("https://{domain}/users/{}", id.0),
+            url: None,
+            inbox_url: None,
+            shared_inbox_url: None,
+            public_key_pem: String::new(),
+            locked: false,
+            bot: false,
+            created_at: crate::now(),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    id
+}

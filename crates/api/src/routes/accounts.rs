@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::timelines::statuses_page;
-use super::{Paging, link_header, path_id, with_link};
+use super::{Paging, list_page, path_id};
 use crate::auth::Auth;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
@@ -281,23 +281,9 @@ async fn follow_list(
         .follow_list(viewer, path_id(&id)?, direction, &bounds)
         .await?;
     let i = state.services.instance();
-    let body = Value::Array(
-        page.items
-            .iter()
-            .map(|a| serde_json::to_value(entities::account(i, a)).unwrap_or_default())
-            .collect(),
-    );
-    let next = page
-        .next_max_id
-        .filter(|_| page.items.len() == bounds.limit as usize);
-    let link = link_header(
-        &i.base_url,
-        &uri,
-        &["limit"],
-        next,
-        page.prev_min_id.map(|p| ("since_id", p)),
-    );
-    Ok(with_link(body, link))
+    Ok(list_page(&i.base_url, &uri, &page, &bounds, |a| {
+        serde_json::to_value(entities::account(i, a)).unwrap_or_default()
+    }))
 }
 
 /// `GET /api/v1/accounts/:id/followers`.

@@ -7,12 +7,13 @@ pub mod apps;
 pub mod instance;
 pub mod notifications;
 pub mod oauth;
+pub mod relations;
 pub mod statuses;
 pub mod timelines;
 
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use ferrodon_model::PageBounds;
+use ferrodon_model::{Page, PageBounds};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -99,4 +100,27 @@ pub fn with_link(body: serde_json::Value, link: Option<HeaderValue>) -> Response
         res.headers_mut().insert(header::LINK, link);
     }
     res
+}
+
+/// A page of an id-cursored list (accounts, domains) with its `Link` header:
+/// `next` only when the page is full, `prev` by `since_id`.
+pub fn list_page<T>(
+    base_url: &str,
+    uri: &Uri,
+    page: &Page<T>,
+    bounds: &PageBounds,
+    to_json: impl Fn(&T) -> serde_json::Value,
+) -> Response {
+    let body = serde_json::Value::Array(page.items.iter().map(to_json).collect());
+    let next = page
+        .next_max_id
+        .filter(|_| page.items.len() == bounds.limit as usize);
+    let link = link_header(
+        base_url,
+        uri,
+        &["limit"],
+        next,
+        page.prev_min_id.map(|p| ("since_id", p)),
+    );
+    with_link(body, link)
 }
