@@ -292,3 +292,49 @@ pub fn custom_emoji(e: &ferrodon_storage::emojis::CustomEmoji) -> Value {
         "category": e.category,
     })
 }
+
+/// A Tag entity (`following`/`featuring` only for a signed-in viewer).
+pub fn tag(i: &Instance, t: &ferrodon_service::tags::TagView) -> Value {
+    let history: Vec<Value> = t
+        .history
+        .iter()
+        .map(|d| {
+            json!({
+                "day": d.day.to_string(),
+                "uses": d.uses.to_string(),
+                "accounts": d.accounts.to_string(),
+            })
+        })
+        .collect();
+    let mut out = json!({
+        "id": t.id.map(|id| id.to_string()).unwrap_or_default(),
+        "name": t.name,
+        "url": i.tag_url(&t.name),
+        "history": history,
+    });
+    if let Some(obj) = out.as_object_mut() {
+        if let Some(f) = t.following {
+            obj.insert("following".into(), Value::Bool(f));
+        }
+        if let Some(f) = t.featuring {
+            obj.insert("featuring".into(), Value::Bool(f));
+        }
+    }
+    out
+}
+
+/// A FeaturedTag entity of `owner`'s profile.
+pub fn featured_tag(
+    i: &Instance,
+    owner: &Account,
+    f: &ferrodon_service::tags::FeaturedTagView,
+) -> Value {
+    let encoded: String = url::form_urlencoded::byte_serialize(f.name.as_bytes()).collect();
+    json!({
+        "id": f.id.to_string(),
+        "name": f.name,
+        "url": format!("{}/tagged/{}", i.url_of(owner), encoded.replace('+', "%20")),
+        "statuses_count": f.statuses_count.to_string(),
+        "last_status_at": f.last_status_at.map(|t| t.format("%Y-%m-%d").to_string()),
+    })
+}

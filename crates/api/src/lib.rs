@@ -98,7 +98,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, apps, instance, notifications, oauth, relations, statuses, timelines};
+    use routes::{
+        accounts, apps, discovery, instance, notifications, oauth, relations, statuses, tags,
+        timelines,
+    };
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
         .route(
@@ -119,6 +122,40 @@ pub fn router(state: AppState) -> Router {
             get(accounts::relationships),
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/search", get(discovery::search))
+        .route(
+            "/api/v1/accounts/familiar_followers",
+            get(discovery::familiar_followers),
+        )
+        .route(
+            "/api/v1/accounts/{id}/featured_tags",
+            get(tags::account_featured),
+        )
+        .route("/api/v1/directory", get(discovery::directory))
+        .route("/api/v2/suggestions", get(discovery::suggestions))
+        .route(
+            "/api/v1/suggestions/{id}",
+            axum::routing::delete(discovery::dismiss_suggestion),
+        )
+        .route("/api/v1/preferences", get(discovery::preferences))
+        .route("/api/v1/tags/{name}", get(tags::show))
+        .route("/api/v1/tags/{name}/follow", post(tags::follow))
+        .route("/api/v1/tags/{name}/unfollow", post(tags::unfollow))
+        .route("/api/v1/tags/{name}/feature", post(tags::feature))
+        .route("/api/v1/tags/{name}/unfeature", post(tags::unfeature))
+        .route("/api/v1/followed_tags", get(tags::followed))
+        .route(
+            "/api/v1/featured_tags",
+            get(tags::featured).post(tags::create_featured),
+        )
+        .route(
+            "/api/v1/featured_tags/suggestions",
+            get(tags::featured_suggestions),
+        )
+        .route(
+            "/api/v1/featured_tags/{id}",
+            axum::routing::delete(tags::delete_featured),
+        )
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
         .route("/api/v1/accounts/{id}/followers", get(accounts::followers))

@@ -111,6 +111,10 @@ impl Job for FanOutStatus {
             }
         }
         services.jobs().push(services.ids(), &batches).await?;
+        // Public statuses (not reblogs) also reach those following their hashtags.
+        if status.visibility() == Visibility::Public && status.reblog_of_id.is_none() {
+            services.deliver_to_tag_followers(&status).await?;
+        }
         Ok(())
     }
 }

@@ -8,10 +8,12 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod discovery;
 pub mod jobs;
 pub mod notifications;
 pub mod relations;
 pub mod statuses;
+pub mod tags;
 pub mod text;
 pub mod timelines;
 pub mod views;

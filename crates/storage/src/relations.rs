@@ -205,6 +205,29 @@ pub async fn hidden_among<'a>(
     sql::fetch_column(ex, sql, a).await
 }
 
+/// Of `viewers`, those who do not see statuses by `author` (the other side of [`hidden_among`]).
+pub async fn hiding_author<'a>(
+    ex: impl Exec<'a>,
+    author: AccountId,
+    viewers: &[AccountId],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    if viewers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT v.id FROM accounts v WHERE v.id IN ({}) AND ({})",
+        placeholders(3, viewers.len()),
+        HIDDEN_AUTHOR
+            .replace("{author}", "$1")
+            .replace("{viewer}", "v.id")
+            .replace("{now}", "$2")
+    );
+    let mut a = args![author, now];
+    a.extend(viewers.iter().map(|x| (*x).into()));
+    sql::fetch_column(ex, sql, a).await
+}
+
 /// SQL that is true when `{viewer}` does not see statuses by `{author}`.
 pub(crate) const HIDDEN_AUTHOR: &str = "EXISTS (SELECT 1 FROM blocks hb WHERE (hb.account_id = {viewer} AND hb.target_account_id = {author}) \
      OR (hb.account_id = {author} AND hb.target_account_id = {viewer})) \

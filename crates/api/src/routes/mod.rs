@@ -4,11 +4,13 @@
 pub mod accounts;
 pub mod admin;
 pub mod apps;
+pub mod discovery;
 pub mod instance;
 pub mod notifications;
 pub mod oauth;
 pub mod relations;
 pub mod statuses;
+pub mod tags;
 pub mod timelines;
 
 use axum::http::{HeaderValue, Uri, header};
