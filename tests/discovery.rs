@@ -124,6 +124,53 @@ lane_test!(hashtags, |lane: Lane| async move {
         .await
         .err(401);
 
+    // Hashtag timelines with any/all/none.
+    let cats_only = str_field(&post_status(&a, "#cats only").await, "id");
+    let anon = api.anon();
+    let contents = |v: Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let both = contents(
+        anon.get("/api/v1/timelines/tag/rust?all[]=cats")
+            .await
+            .ok_json(),
+    );
+    assert_eq!(both.len(), 1, "{both:?}");
+    assert!(both[0].contains("again"), "{both:?}");
+    let either = anon
+        .get("/api/v1/timelines/tag/cats?any[]=rust&any[]=nosuchtag")
+        .await
+        .ok_json();
+    let either_ids: Vec<String> = either
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(either_ids[0], cats_only, "{either}");
+    assert_eq!(
+        either_ids.len(),
+        5,
+        "public statuses with either tag: {either}"
+    );
+    let without = contents(
+        anon.get("/api/v1/timelines/tag/rust?none[]=cats")
+            .await
+            .ok_json(),
+    );
+    assert_eq!(without.len(), 3, "{without:?}");
+    assert!(without.iter().all(|c| !c.contains("cats")), "{without:?}");
+    assert_eq!(
+        anon.get("/api/v1/timelines/tag/rust?all[]=nosuchtag")
+            .await
+            .ok_json(),
+        json!([])
+    );
+
     // Featured hashtags.
     let f = a
         .post("/api/v1/featured_tags", &[("name", "#Rust")])
@@ -151,9 +198,15 @@ lane_test!(hashtags, |lane: Lane| async move {
         .await
         .ok_json();
     assert_eq!(names(&list, "name"), vec!["Rust", "cats"]);
-    assert_eq!(list[1]["statuses_count"], "0");
-    assert_eq!(list[1]["last_status_at"], Value::Null);
-    for i in 0..8 {
+    assert_eq!(list[1]["statuses_count"], "1");
+    assert!(list[1]["last_status_at"].is_string(), "{list}");
+    let none_yet = a
+        .post("/api/v1/featured_tags", &[("name", "unused")])
+        .await
+        .ok_json();
+    assert_eq!(none_yet["statuses_count"], "0", "{none_yet}");
+    assert_eq!(none_yet["last_status_at"], Value::Null, "{none_yet}");
+    for i in 0..7 {
         a.post("/api/v1/featured_tags", &[("name", &format!("tag{i}x"))])
             .await
             .ok_json();

@@ -2,12 +2,23 @@
 
 use ferrodon_model::{AccountId, PageBounds, StatusId};
 use ferrodon_storage::feeds::{FeedEntry, HOME_FEED_MAX};
-use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Locality, Status};
+use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Locality, Status, TagQuery};
 use ferrodon_storage::{follows, tags};
 
 use crate::relations::HiddenBy;
 use crate::views::StatusView;
 use crate::{Result, Services};
+
+/// Most names per mode of a hashtag timeline.
+const TAG_MODE_LIMIT: usize = 4;
+
+/// The extra tags of a hashtag timeline.
+#[derive(Debug, Clone, Default)]
+pub struct TagFilter {
+    pub any: Vec<String>,
+    pub all: Vec<String>,
+    pub none: Vec<String>,
+}
 
 /// Options of an account's statuses list.
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,23 +112,55 @@ impl Services {
         self.hydrate_visible(viewer, list).await
     }
 
-    /// `GET /api/v1/timelines/tag/:hashtag`.
+    /// `GET /api/v1/timelines/tag/:hashtag`, with `any[]`, `all[]` and
+    /// `none[]` (at most four names each, as Mastodon).
     pub async fn tag_timeline(
         &self,
         viewer: Option<AccountId>,
         name: &str,
+        filter: &TagFilter,
         locality: Locality,
         only_media: bool,
         bounds: &PageBounds,
     ) -> Result<Vec<StatusView>> {
-        let normalized = crate::text::normalize_hashtag(name.trim_start_matches('#'));
-        let Some(tag) = tags::find(self.db(), &normalized).await? else {
-            return Ok(Vec::new());
-        };
         if only_media {
             return Ok(Vec::new());
         }
-        let list = statuses::by_tag(self.db(), tag.id, locality, bounds).await?;
+        let find = |names: &[String]| {
+            let keys: Vec<String> = names
+                .iter()
+                .take(TAG_MODE_LIMIT)
+                .map(|n| crate::text::normalize_hashtag(n.trim_start_matches('#')))
+                .filter(|n| !n.is_empty())
+                .collect();
+            async move { tags::find_many(self.db(), &keys).await.map(|t| (keys, t)) }
+        };
+        let main = crate::text::normalize_hashtag(name.trim_start_matches('#'));
+        let (_, mut any) = find(&[main.clone()]).await?;
+        if any.is_empty() {
+            return Ok(Vec::new());
+        }
+        any.extend(find(&filter.any).await?.1);
+        let (all_keys, all) = find(&filter.all).await?;
+        if all.len()
+            < all_keys
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        {
+            // A required tag nobody used: nothing can match.
+            return Ok(Vec::new());
+        }
+        let none = find(&filter.none).await?.1;
+        let mut any_ids: Vec<_> = any.iter().map(|t| t.id).collect();
+        any_ids.sort_unstable_by_key(|t| t.0);
+        any_ids.dedup();
+        let query = TagQuery {
+            any: any_ids,
+            all: all.iter().map(|t| t.id).collect(),
+            none: none.iter().map(|t| t.id).collect(),
+        };
+        let list = statuses::by_tag(self.db(), &query, locality, bounds).await?;
         self.hydrate_visible(viewer, list).await
     }
 

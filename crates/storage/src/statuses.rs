@@ -368,20 +368,58 @@ pub async fn public<'a>(
 /// Public statuses with a hashtag, newest first.
 pub async fn by_tag<'a>(
     ex: impl Exec<'a>,
-    tag: ferrodon_model::TagId,
+    tags: &TagQuery,
     locality: Locality,
     bounds: &PageBounds,
 ) -> Result<Vec<Status>> {
-    let mut q = Query::new(concat!(
-        "SELECT ",
-        status_columns!(),
-        " FROM statuses s JOIN statuses_tags st ON st.status_id = s.id \
-         WHERE s.visibility = 0 AND s.reblog_of_id IS NULL"
-    ));
-    let p = q.bind(tag);
-    q.push(&format!(" AND st.tag_id = {p}"));
+    let mut q = Query::new(concat!("SELECT ", status_columns!(), " FROM statuses s"));
+    if let [only] = tags.any.as_slice() {
+        // One tag: walk its (tag_id, status_id) index.
+        let p = q.bind(*only);
+        q.push(&format!(
+            " JOIN statuses_tags st ON st.status_id = s.id AND st.tag_id = {p}"
+        ));
+    }
+    q.push(" WHERE s.visibility = 0 AND s.reblog_of_id IS NULL");
+    if tags.any.len() > 1 {
+        let list = tags
+            .any
+            .iter()
+            .map(|t| q.bind(*t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        q.push(&format!(
+            " AND s.id IN (SELECT status_id FROM statuses_tags WHERE tag_id IN ({list}))"
+        ));
+    }
+    for t in &tags.all {
+        let p = q.bind(*t);
+        q.push(&format!(
+            " AND EXISTS (SELECT 1 FROM statuses_tags sa WHERE sa.status_id = s.id AND sa.tag_id = {p})"
+        ));
+    }
+    if !tags.none.is_empty() {
+        let list = tags
+            .none
+            .iter()
+            .map(|t| q.bind(*t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        q.push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM statuses_tags sn WHERE sn.status_id = s.id AND sn.tag_id IN ({list}))"
+        ));
+    }
     push_locality(&mut q, locality);
     fetch_page(ex, q, bounds).await
+}
+
+/// Which tags a hashtag timeline wants: any of `any` (at least one), all of
+/// `all`, none of `none`.
+#[derive(Debug, Clone, Default)]
+pub struct TagQuery {
+    pub any: Vec<ferrodon_model::TagId>,
+    pub all: Vec<ferrodon_model::TagId>,
+    pub none: Vec<ferrodon_model::TagId>,
 }
 
 /// The home timeline straight from the database: what fan-out would have put

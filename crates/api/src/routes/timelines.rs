@@ -3,6 +3,7 @@
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
 use ferrodon_model::scope;
+use ferrodon_service::timelines::TagFilter;
 use ferrodon_service::views::StatusView;
 use ferrodon_storage::statuses::Locality;
 use serde::Deserialize;
@@ -25,6 +26,18 @@ pub struct TimelineParams {
     remote: Option<bool>,
     #[serde(default, deserialize_with = "de::opt_bool")]
     only_media: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TagTimelineParams {
+    #[serde(flatten)]
+    timeline: TimelineParams,
+    #[serde(default, deserialize_with = "de::string_list")]
+    any: Vec<String>,
+    #[serde(default, deserialize_with = "de::string_list")]
+    all: Vec<String>,
+    #[serde(default, deserialize_with = "de::string_list")]
+    none: Vec<String>,
 }
 
 impl TimelineParams {
@@ -104,25 +117,39 @@ pub async fn tag(
     OriginalUri(uri): OriginalUri,
     Path(name): Path<String>,
     auth: Auth,
-    Params(p): Params<TimelineParams>,
+    Params(p): Params<TagTimelineParams>,
 ) -> ApiResult<Response> {
     let viewer = auth
         .viewer(&[scope!("read:statuses")])?
         .map(|u| u.account_id);
+    let t = &p.timeline;
     let views = state
         .services
         .tag_timeline(
             viewer,
             &name,
-            p.locality(),
-            p.only_media.unwrap_or(false),
-            &p.paging.bounds(20, 40),
+            &TagFilter {
+                any: p.any.clone(),
+                all: p.all.clone(),
+                none: p.none.clone(),
+            },
+            t.locality(),
+            t.only_media.unwrap_or(false),
+            &t.paging.bounds(20, 40),
         )
         .await?;
     Ok(statuses_page(
         &state,
         &uri,
-        &["limit", "local", "remote", "only_media"],
+        &[
+            "limit",
+            "local",
+            "remote",
+            "only_media",
+            "any[]",
+            "all[]",
+            "none[]",
+        ],
         &views,
     ))
 }
