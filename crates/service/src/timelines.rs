@@ -136,7 +136,7 @@ impl Services {
             async move { tags::find_many(self.db(), &keys).await.map(|t| (keys, t)) }
         };
         let main = crate::text::normalize_hashtag(name.trim_start_matches('#'));
-        let (_, mut any) = find(&[main.clone()]).await?;
+        let (_, mut any) = find(std::slice::from_ref(&main)).await?;
         if any.is_empty() {
             return Ok(Vec::new());
         }
