@@ -222,7 +222,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
     if let Some(flags) = v.viewer {
         out["favourited"] = json!(flags.favourited);
         out["reblogged"] = json!(flags.reblogged);
-        out["muted"] = json!(false);
+        out["muted"] = json!(flags.muted);
         out["bookmarked"] = json!(flags.bookmarked);
         out["filtered"] = json!([]);
         if s.reblog_of_id.is_none() {

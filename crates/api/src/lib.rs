@@ -99,8 +99,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        accounts, apps, discovery, instance, notifications, oauth, relations, statuses, tags,
-        timelines,
+        accounts, apps, conversations, discovery, instance, notifications, oauth, relations,
+        statuses, tags, timelines,
     };
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
@@ -219,6 +219,14 @@ pub fn router(state: AppState) -> Router {
             post(statuses::unbookmark),
         )
         .route("/api/v1/statuses/{id}/pin", post(statuses::pin))
+        .route("/api/v1/statuses/{id}/mute", post(statuses::mute))
+        .route("/api/v1/statuses/{id}/unmute", post(statuses::unmute))
+        .route("/api/v1/conversations", get(conversations::index))
+        .route(
+            "/api/v1/conversations/{id}",
+            axum::routing::delete(conversations::delete),
+        )
+        .route("/api/v1/conversations/{id}/read", post(conversations::read))
         .route("/api/v1/statuses/{id}/unpin", post(statuses::unpin))
         .route(
             "/api/v1/statuses/{id}/favourited_by",

@@ -79,6 +79,7 @@ impl Job for FanOutStatus {
                 .push(&[author.id], feed_entry(&status))
                 .await?;
         }
+        services.record_direct(&status).await?;
         // Mentioned local accounts are notified, whatever the visibility.
         for (_, mentioned) in statuses::mentions_of(db, &[status.id]).await? {
             services

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod conversations;
 pub mod discovery;
 pub mod jobs;
 pub mod notifications;

@@ -147,6 +147,12 @@ impl Services {
         if ferrodon_storage::relations::silences(db, recipient, from, now).await? {
             return Ok(());
         }
+        // A muted thread stays quiet.
+        if let Some(status) = status_id
+            && self.thread_muted(recipient, status).await?
+        {
+            return Ok(());
+        }
         let group_key = if GROUPED.contains(&kind) {
             let prefix = match (kind, status_id) {
                 ("follow", _) => "follow".to_owned(),

@@ -5,7 +5,9 @@ use ferrodon_model::{AccountId, AppId, Page, PageBounds, StatusId, Visibility};
 use ferrodon_storage::accounts;
 use ferrodon_storage::marks::{self, Mark};
 use ferrodon_storage::statuses::{self, NewStatus, Status};
-use ferrodon_storage::{StorageError, follows, idempotency, notifications, tags, users};
+use ferrodon_storage::{
+    StorageError, conversations, follows, idempotency, notifications, tags, users,
+};
 
 use crate::jobs::{FanOutStatus, Notify, RemoveFromFeeds};
 use crate::relations::HiddenBy;
@@ -208,8 +210,15 @@ impl Services {
             created_at: now,
         };
 
+        let thread = match &parent {
+            Some(p) => conversations::conversation_of(db, p.id)
+                .await?
+                .unwrap_or(p.id.0),
+            None => id.0,
+        };
         let mut tx = db.begin().await?;
         statuses::insert(&mut tx, &status).await?;
+        conversations::set_conversation(&mut tx, id, thread).await?;
         if let Some(key) = &key
             && !idempotency::claim(&mut tx, author, key, id, window_start).await?
         {
@@ -251,9 +260,15 @@ impl Services {
     async fn remove_status(&self, status: &Status) -> Result<()> {
         let db = self.db();
         let reblogs = statuses::reblogs_of(db, status.id).await?;
+        let thread = conversations::conversation_of(db, status.id).await?;
         let mut tx = db.begin().await?;
         if !statuses::delete(&mut tx, status.id).await? {
             return Ok(());
+        }
+        if let Some(thread) = thread
+            && status.visibility() == Visibility::Direct
+        {
+            conversations::remove_status(&mut tx, thread, status.id).await?;
         }
         if status.visibility() != Visibility::Direct {
             accounts::adjust_counts(&mut tx, status.account_id, -1, 0, 0).await?;

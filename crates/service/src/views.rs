@@ -35,6 +35,8 @@ pub struct ViewerFlags {
     pub reblogged: bool,
     pub bookmarked: bool,
     pub pinned: bool,
+    /// The viewer muted the status's thread.
+    pub muted: bool,
 }
 
 /// The signed-in user's own account, with settings only they see.
@@ -107,7 +109,7 @@ impl Services {
                 e.insert(app);
             }
         }
-        let mut marked: [HashSet<i64>; 4] = Default::default();
+        let mut marked: [HashSet<i64>; 5] = Default::default();
         if let Some(v) = viewer {
             marked[0] = marks::among(db, Mark::Favourite, v, &all_ids)
                 .await?
@@ -125,8 +127,12 @@ impl Services {
                 .await?
                 .into_iter()
                 .collect();
+            marked[4] = ferrodon_storage::conversations::muted_among(db, v, &all_ids)
+                .await?
+                .into_iter()
+                .collect();
         }
-        let [favourited, reblogged, bookmarked, pinned] = &marked;
+        let [favourited, reblogged, bookmarked, pinned, muted] = &marked;
 
         let build = |s: &Status| -> Option<StatusView> {
             let account = accounts.get(&s.account_id)?.clone();
@@ -147,6 +153,7 @@ impl Services {
                     reblogged: reblogged.contains(&s.id.0),
                     bookmarked: bookmarked.contains(&s.id.0),
                     pinned: pinned.contains(&s.id.0),
+                    muted: muted.contains(&s.id.0),
                 }),
                 source_requested: false,
             })

@@ -12,6 +12,7 @@
 //! locks (except sqlx's migrator, which only runs over the direct URL).
 
 pub mod accounts;
+pub mod conversations;
 pub mod discovery;
 pub mod emojis;
 pub mod feeds;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod apps;
+pub mod conversations;
 pub mod discovery;
 pub mod instance;
 pub mod notifications;

@@ -187,6 +187,14 @@ status_action!(
     unbookmark, "write:bookmarks", unbookmark
 );
 status_action!(
+    /// `POST /api/v1/statuses/:id/mute`: no notifications from its thread.
+    mute, "write:mutes", mute_conversation
+);
+status_action!(
+    /// `POST /api/v1/statuses/:id/unmute`.
+    unmute, "write:mutes", unmute_conversation
+);
+status_action!(
     /// `POST /api/v1/statuses/:id/pin`.
     pin, "write:accounts", pin
 );
