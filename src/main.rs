@@ -73,6 +73,64 @@ enum AdminCommand {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// The server's rules (shown in instance info and used by reports).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Announcements shown to every signed-in user.
+    Announcements {
+        #[command(subcommand)]
+        command: AnnouncementsCommand,
+    },
+    /// Reports users filed.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Adds a rule after the others and prints its id.
+    Add {
+        text: String,
+        #[arg(long, default_value = "")]
+        hint: String,
+    },
+    /// Lists the rules, one per line: id, text.
+    List,
+    /// Removes a rule.
+    Remove { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum AnnouncementsCommand {
+    /// Publishes an announcement and prints its id.
+    Create {
+        text: String,
+        /// RFC 3339 time the announced event starts.
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// RFC 3339 time it ends (the announcement disappears then).
+        #[arg(long)]
+        ends_at: Option<String>,
+        #[arg(long)]
+        all_day: bool,
+    },
+    /// Lists announcements, newest first: id, text.
+    List,
+    /// Deletes an announcement.
+    Delete { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportsCommand {
+    /// The newest reports as JSON lines.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +266,46 @@ fn main() -> ExitCode {
                     }
                 };
                 roles::admin_accounts(config, action).await
+            }
+            Command::Admin {
+                command: AdminCommand::Rules { command },
+            } => {
+                let action = match command {
+                    RulesCommand::Add { text, hint } => {
+                        roles::ContentAction::AddRule { text, hint }
+                    }
+                    RulesCommand::List => roles::ContentAction::ListRules,
+                    RulesCommand::Remove { id } => roles::ContentAction::RemoveRule(id),
+                };
+                roles::admin_content(config, action).await
+            }
+            Command::Admin {
+                command: AdminCommand::Announcements { command },
+            } => {
+                let action = match command {
+                    AnnouncementsCommand::Create {
+                        text,
+                        starts_at,
+                        ends_at,
+                        all_day,
+                    } => roles::ContentAction::Announce {
+                        text,
+                        starts_at,
+                        ends_at,
+                        all_day,
+                    },
+                    AnnouncementsCommand::List => roles::ContentAction::ListAnnouncements,
+                    AnnouncementsCommand::Delete { id } => {
+                        roles::ContentAction::DeleteAnnouncement(id)
+                    }
+                };
+                roles::admin_content(config, action).await
+            }
+            Command::Admin {
+                command: AdminCommand::Reports { command },
+            } => {
+                let ReportsCommand::List { limit } = command;
+                roles::admin_content(config, roles::ContentAction::ListReports(limit)).await
             }
             Command::Jobs { command } => {
                 let action = match command {

@@ -385,6 +385,102 @@ pub async fn admin_accounts(config: Config, action: AccountAction) -> Result<()>
     Ok(())
 }
 
+/// An operator command on what the server publishes (rules, announcements) or receives (reports).
+pub enum ContentAction {
+    AddRule {
+        text: String,
+        hint: String,
+    },
+    ListRules,
+    RemoveRule(i64),
+    Announce {
+        text: String,
+        starts_at: Option<String>,
+        ends_at: Option<String>,
+        all_day: bool,
+    },
+    ListAnnouncements,
+    DeleteAnnouncement(i64),
+    ListReports(i64),
+}
+
+fn time_arg(name: &str, raw: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    raw.map(|r| {
+        chrono::DateTime::parse_from_rfc3339(&r)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| RoleError::Config(format!("--{name}: expected an RFC 3339 time ({e})")))
+    })
+    .transpose()
+}
+
+/// `ferrodon admin rules|announcements|reports …`: prints the result on stdout.
+pub async fn admin_content(config: Config, action: ContentAction) -> Result<()> {
+    let db = connect(&config, false).await?;
+    require_migrated(&db).await?;
+    let services = services(&config, db, config.listen.port()).await?;
+    let result = match action {
+        ContentAction::AddRule { text, hint } => services
+            .admin_add_rule(&text, &hint)
+            .await
+            .map(|id| id.to_string()),
+        ContentAction::ListRules => services.rules().await.map(|rules| {
+            rules
+                .iter()
+                .map(|r| format!("{}\t{}", r.id, r.text))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        ContentAction::RemoveRule(id) => services
+            .admin_remove_rule(id)
+            .await
+            .map(|()| format!("removed rule {id}")),
+        ContentAction::Announce {
+            text,
+            starts_at,
+            ends_at,
+            all_day,
+        } => {
+            let starts_at = time_arg("starts-at", starts_at)?;
+            let ends_at = time_arg("ends-at", ends_at)?;
+            services
+                .admin_create_announcement(&text, starts_at, ends_at, all_day)
+                .await
+                .map(|id| id.to_string())
+        }
+        ContentAction::ListAnnouncements => services.admin_announcements().await.map(|list| {
+            list.iter()
+                .map(|a| format!("{}\t{}", a.id, a.text))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        ContentAction::DeleteAnnouncement(id) => services
+            .admin_delete_announcement(id)
+            .await
+            .map(|()| format!("deleted announcement {id}")),
+        ContentAction::ListReports(limit) => services.admin_reports(limit).await.map(|list| {
+            list.iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id.to_string(),
+                        "account_id": r.account_id.to_string(),
+                        "target_account_id": r.target_account_id.to_string(),
+                        "category": r.category,
+                        "comment": r.comment,
+                        "status_ids": r.status_ids,
+                        "rule_ids": r.rule_ids,
+                        "created_at": r.created_at.to_rfc3339(),
+                    })
+                    .to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+    };
+    services.db().close().await;
+    println!("{}", result?);
+    Ok(())
+}
+
 /// An operator command on the job queues.
 pub enum JobsAction {
     Stats {

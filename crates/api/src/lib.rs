@@ -99,8 +99,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        accounts, apps, conversations, discovery, instance, notifications, oauth, relations,
-        statuses, tags, timelines,
+        accounts, announcements, apps, conversations, discovery, instance, notifications, oauth,
+        relations, statuses, tags, timelines,
     };
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
@@ -244,6 +244,31 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
+        .route("/api/v1/instance/rules", get(instance::rules))
+        .route("/api/v1/instance/peers", get(instance::peers))
+        .route("/api/v1/instance/activity", get(instance::activity))
+        .route(
+            "/api/v1/instance/domain_blocks",
+            get(instance::domain_blocks),
+        )
+        .route(
+            "/api/v1/instance/extended_description",
+            get(instance::extended_description),
+        )
+        .route(
+            "/api/v1/instance/translation_languages",
+            get(instance::translation_languages),
+        )
+        .route("/api/v1/announcements", get(announcements::index))
+        .route(
+            "/api/v1/announcements/{id}/dismiss",
+            post(announcements::dismiss),
+        )
+        .route(
+            "/api/v1/announcements/{id}/reactions/{name}",
+            axum::routing::put(announcements::react).delete(announcements::unreact),
+        )
+        .route("/api/v1/reports", post(announcements::report))
         .route("/api/v1/admin/jobs", get(routes::admin::jobs))
         .route("/api/v1/notifications", get(notifications::index))
         .route("/api/v1/notifications/clear", post(notifications::clear))

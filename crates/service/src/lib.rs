@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod jobs;
 pub mod notifications;
 pub mod relations;
+pub mod server_content;
 pub mod statuses;
 pub mod tags;
 pub mod text;

@@ -24,6 +24,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod redis_jobs;
 pub mod relations;
+pub mod server_content;
 mod sql;
 pub mod statuses;
 pub mod tags;

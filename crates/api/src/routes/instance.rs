@@ -40,6 +40,66 @@ fn polls_configuration() -> Value {
     })
 }
 
+async fn rules_json(state: &AppState) -> ApiResult<Value> {
+    let rules = state.services.rules().await?;
+    Ok(Value::Array(
+        rules
+            .iter()
+            .map(|r| json!({"id": r.id.to_string(), "text": r.text, "hint": r.hint}))
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/instance/rules`.
+pub async fn rules(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(rules_json(&state).await?))
+}
+
+/// `GET /api/v1/instance/peers`: domains of the remote accounts this server knows.
+pub async fn peers(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.peers().await?)))
+}
+
+/// `GET /api/v1/instance/activity`: 12 weeks, newest first, numbers as strings.
+pub async fn activity(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let weeks = state.services.activity().await?;
+    Ok(Json(Value::Array(
+        weeks
+            .iter()
+            .map(|w| {
+                json!({
+                    "week": w.week.timestamp().to_string(),
+                    "statuses": w.statuses.to_string(),
+                    "logins": w.logins.to_string(),
+                    "registrations": w.registrations.to_string(),
+                })
+            })
+            .collect(),
+    )))
+}
+
+/// `GET /api/v1/instance/domain_blocks`: the server blocks no domains yet
+/// (moderation of remote servers comes with federation).
+pub async fn domain_blocks() -> Json<Value> {
+    Json(json!([]))
+}
+
+/// `GET /api/v1/instance/extended_description`: the configured description.
+pub async fn extended_description(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let i = state.services.instance();
+    let content = if i.description.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{}</p>", ferrodon_service::text::escape(&i.description))
+    };
+    Ok(Json(json!({"updated_at": null, "content": content})))
+}
+
+/// `GET /api/v1/instance/translation_languages`: no translation service is configured.
+pub async fn translation_languages() -> Json<Value> {
+    Json(json!({}))
+}
+
 /// `GET /api/v2/instance`.
 pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let i = state.services.instance();
@@ -92,7 +152,7 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         },
         "api_versions": {"mastodon": 2},
         "contact": {"email": i.contact_email, "account": null},
-        "rules": [],
+        "rules": rules_json(&state).await?,
     })))
 }
 
@@ -126,7 +186,7 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
             "polls": polls_configuration(),
         },
         "contact_account": null,
-        "rules": [],
+        "rules": rules_json(&state).await?,
     })))
 }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod announcements;
 pub mod apps;
 pub mod conversations;
 pub mod discovery;
