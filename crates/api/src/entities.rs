@@ -224,7 +224,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         out["reblogged"] = json!(flags.reblogged);
         out["muted"] = json!(flags.muted);
         out["bookmarked"] = json!(flags.bookmarked);
-        out["filtered"] = json!([]);
+        out["filtered"] = Value::Array(v.filtered.iter().map(filter_result).collect());
         if s.reblog_of_id.is_none() {
             out["pinned"] = json!(flags.pinned);
         }
@@ -336,5 +336,59 @@ pub fn featured_tag(
         "url": format!("{}/tagged/{}", i.url_of(owner), encoded.replace('+', "%20")),
         "statuses_count": f.statuses_count.to_string(),
         "last_status_at": f.last_status_at.map(|t| t.format("%Y-%m-%d").to_string()),
+    })
+}
+
+/// A Filter entity; `rules` adds its keywords and statuses (left out inside a FilterResult).
+pub fn filter(
+    f: &ferrodon_storage::filters::CustomFilter,
+    rules: Option<(
+        &[ferrodon_storage::filters::FilterKeyword],
+        &[ferrodon_storage::filters::FilterStatus],
+    )>,
+) -> Value {
+    let mut out = json!({
+        "id": f.id.to_string(),
+        "title": f.title,
+        "context": f.contexts(),
+        "expires_at": f.expires_at.map(time),
+        "filter_action": f.action,
+    });
+    if let Some((keywords, statuses)) = rules {
+        out["keywords"] = Value::Array(keywords.iter().map(filter_keyword).collect());
+        out["statuses"] = Value::Array(statuses.iter().map(filter_status).collect());
+    }
+    out
+}
+
+pub fn filter_view(v: &ferrodon_service::filters::FilterView) -> Value {
+    filter(&v.filter, Some((&v.keywords, &v.statuses)))
+}
+
+pub fn filter_keyword(k: &ferrodon_storage::filters::FilterKeyword) -> Value {
+    json!({"id": k.id.to_string(), "keyword": k.keyword, "whole_word": k.whole_word})
+}
+
+pub fn filter_status(s: &ferrodon_storage::filters::FilterStatus) -> Value {
+    json!({"id": s.id.to_string(), "status_id": s.status_id.to_string()})
+}
+
+fn filter_result(r: &ferrodon_service::filters::FilterResult) -> Value {
+    json!({
+        "filter": filter(&r.filter, None),
+        "keyword_matches": r.keyword_matches,
+        "status_matches": r.status_matches,
+    })
+}
+
+/// A V1_Filter entity: one keyword of a filter.
+pub fn v1_filter(v: &ferrodon_service::filters::V1FilterView) -> Value {
+    json!({
+        "id": v.keyword.id.to_string(),
+        "phrase": v.keyword.keyword,
+        "context": v.filter.contexts(),
+        "whole_word": v.keyword.whole_word,
+        "expires_at": v.filter.expires_at.map(time),
+        "irreversible": v.filter.action == "hide",
     })
 }

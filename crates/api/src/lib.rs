@@ -99,8 +99,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        accounts, announcements, apps, conversations, discovery, instance, notifications, oauth,
-        relations, statuses, tags, timelines,
+        accounts, announcements, apps, conversations, discovery, filters, instance, notifications,
+        oauth, relations, statuses, tags, timelines,
     };
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
@@ -269,6 +269,41 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(announcements::react).delete(announcements::unreact),
         )
         .route("/api/v1/reports", post(announcements::report))
+        .route("/api/v2/filters", get(filters::index).post(filters::create))
+        .route(
+            "/api/v2/filters/{id}",
+            get(filters::show)
+                .put(filters::update)
+                .delete(filters::delete),
+        )
+        .route(
+            "/api/v2/filters/{id}/keywords",
+            get(filters::keywords).post(filters::add_keyword),
+        )
+        .route(
+            "/api/v2/filters/keywords/{id}",
+            get(filters::show_keyword)
+                .put(filters::update_keyword)
+                .delete(filters::delete_keyword),
+        )
+        .route(
+            "/api/v2/filters/{id}/statuses",
+            get(filters::statuses).post(filters::add_status),
+        )
+        .route(
+            "/api/v2/filters/statuses/{id}",
+            get(filters::show_status).delete(filters::delete_status),
+        )
+        .route(
+            "/api/v1/filters",
+            get(filters::v1_index).post(filters::v1_create),
+        )
+        .route(
+            "/api/v1/filters/{id}",
+            get(filters::v1_show)
+                .put(filters::v1_update)
+                .delete(filters::v1_delete),
+        )
         .route("/api/v1/admin/jobs", get(routes::admin::jobs))
         .route("/api/v1/notifications", get(notifications::index))
         .route("/api/v1/notifications/clear", post(notifications::clear))

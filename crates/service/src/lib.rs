@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod auth;
 pub mod conversations;
 pub mod discovery;
+pub mod filters;
 pub mod jobs;
 pub mod notifications;
 pub mod relations;

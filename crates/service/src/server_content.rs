@@ -73,8 +73,10 @@ fn is_unicode_emoji(name: &str) -> bool {
             | 0x25A0..=0x25FF
             | 0x2934
             | 0x2935 => pictographic = true,
-            // Joiner, variation selectors, keycap, tag characters.
-            0x200D | 0xFE0E | 0xFE0F | 0x20E3 | 0xE0020..=0xE007F => {}
+            // A keycap makes its base (a digit, # or *) an emoji.
+            0x20E3 => pictographic = true,
+            // Joiner, variation selectors, tag characters.
+            0x200D | 0xFE0E | 0xFE0F | 0xE0020..=0xE007F => {}
             // Keycap bases.
             0x23 | 0x2A | 0x30..=0x39 => {}
             _ => return false,

@@ -356,8 +356,54 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// HTML as plain text: tags dropped, line and paragraph breaks kept as
+/// newlines, the common entities decoded. For matching and search, not display.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..start]));
+        let Some(end) = rest[start..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
+        if tag.starts_with("br") {
+            out.push('\n');
+        } else if tag == "/p" {
+            out.push_str("\n\n");
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(&decode_entities(rest));
+    out.trim_end().to_owned()
+}
+
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_text_drops_tags_and_keeps_breaks() {
+        assert_eq!(
+            super::plain_text(
+                "<p>Hello <a href=\"x\">@<span>bob</span></a> &amp; co</p><p>line<br>two &lt;3</p>"
+            ),
+            "Hello @bob & co\n\nline\ntwo <3"
+        );
+    }
+
     use super::*;
 
     fn tag_url(name: &str) -> String {

@@ -12,6 +12,7 @@ use ferrodon_storage::statuses::{self, Status};
 use ferrodon_storage::tags::{self, Tag};
 use ferrodon_storage::users::User;
 
+use crate::filters::{FilterMatcher, FilterResult};
 use crate::{Result, Services};
 
 /// A status as a reader sees it.
@@ -27,6 +28,8 @@ pub struct StatusView {
     pub viewer: Option<ViewerFlags>,
     /// Send the source text instead of HTML (a deleted status, for redrafting).
     pub source_requested: bool,
+    /// The viewer's active filters this status matches (empty for anonymous readers).
+    pub filtered: Vec<FilterResult>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -133,6 +136,10 @@ impl Services {
                 .collect();
         }
         let [favourited, reblogged, bookmarked, pinned, muted] = &marked;
+        let matcher: Option<FilterMatcher> = match viewer {
+            Some(v) => Some(self.filter_matcher(v).await?),
+            None => None,
+        };
 
         let build = |s: &Status| -> Option<StatusView> {
             let account = accounts.get(&s.account_id)?.clone();
@@ -156,6 +163,7 @@ impl Services {
                     muted: muted.contains(&s.id.0),
                 }),
                 source_requested: false,
+                filtered: Vec::new(),
             })
         };
         let originals: HashMap<StatusId, StatusView> = originals
@@ -168,7 +176,15 @@ impl Services {
                 let mut view = build(s)?;
                 if let Some(of) = s.reblog_of() {
                     // A reblog whose original is gone is not shown.
-                    view.reblog = Some(Box::new(originals.get(&of)?.clone()));
+                    let mut original = originals.get(&of)?.clone();
+                    if let Some(m) = &matcher {
+                        // Both the reblog and what it shares carry the matches.
+                        view.filtered = m.matches(s, Some(&original.status));
+                        original.filtered = view.filtered.clone();
+                    }
+                    view.reblog = Some(Box::new(original));
+                } else if let Some(m) = &matcher {
+                    view.filtered = m.matches(s, None);
                 }
                 Some(view)
             })

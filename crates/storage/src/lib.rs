@@ -16,6 +16,7 @@ pub mod conversations;
 pub mod discovery;
 pub mod emojis;
 pub mod feeds;
+pub mod filters;
 pub mod follows;
 pub mod idempotency;
 pub mod jobs;

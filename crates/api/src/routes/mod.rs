@@ -7,6 +7,7 @@ pub mod announcements;
 pub mod apps;
 pub mod conversations;
 pub mod discovery;
+pub mod filters;
 pub mod instance;
 pub mod notifications;
 pub mod oauth;
