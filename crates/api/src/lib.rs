@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
         .route("/api/v1/accounts/search", get(discovery::search))
+        .route("/api/v2/search", get(discovery::search_v2))
         .route(
             "/api/v1/accounts/familiar_followers",
             get(discovery::familiar_followers),

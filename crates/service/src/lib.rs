@@ -14,6 +14,7 @@ pub mod filters;
 pub mod jobs;
 pub mod notifications;
 pub mod relations;
+pub mod search;
 pub mod server_content;
 pub mod statuses;
 pub mod tags;
@@ -271,6 +272,7 @@ pub struct UserContext {
 struct Inner {
     db: Db,
     feeds: Arc<dyn FeedStore>,
+    search: Arc<dyn ferrodon_storage::search::SearchBackend>,
     jobs: ferrodon_jobs::JobQueue,
     ids: IdGenerator,
     instance: Instance,
@@ -313,6 +315,7 @@ impl Services {
     ) -> Self {
         Services {
             inner: Arc::new(Inner {
+                search: Arc::new(ferrodon_storage::search::DatabaseSearch::new(db.clone())),
                 db,
                 feeds,
                 jobs,
@@ -329,6 +332,10 @@ impl Services {
     }
     pub fn feeds(&self) -> &dyn FeedStore {
         self.inner.feeds.as_ref()
+    }
+    /// Where full-text status search runs (the database's own engine).
+    pub fn search_backend(&self) -> &dyn ferrodon_storage::search::SearchBackend {
+        self.inner.search.as_ref()
     }
     /// The job queue, for work not tied to a database transaction.
     pub fn jobs(&self) -> &ferrodon_jobs::JobQueue {

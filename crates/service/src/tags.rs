@@ -67,7 +67,7 @@ impl From<FeaturedTag> for FeaturedTagView {
 
 /// The normalised key of a hashtag name from a path or form, or `None`
 /// when it is not one hashtag (Mastodon answers 404 or 422 then).
-fn tag_key(raw: &str) -> Option<(String, String)> {
+pub(crate) fn tag_key(raw: &str) -> Option<(String, String)> {
     let name = raw.trim().trim_start_matches('#');
     let found = text::extract(&format!("#{name}"), "");
     match found.hashtags.as_slice() {

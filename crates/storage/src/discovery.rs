@@ -8,7 +8,7 @@ use crate::sql::{self, args, placeholders};
 use crate::{Exec, Result};
 
 /// `pattern` for `LIKE … ESCAPE '\'`, matching values that start with `prefix`.
-fn like_prefix(prefix: &str) -> String {
+pub(crate) fn like_prefix(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + 1);
     for c in prefix.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod redis_jobs;
 pub mod relations;
+pub mod search;
 pub mod server_content;
 mod sql;
 pub mod statuses;
@@ -425,7 +426,7 @@ mod schema_tests {
         let tables: Vec<String> = sql::fetch_column(
             db,
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name <> '_sqlx_migrations'",
+             AND name <> '_sqlx_migrations' AND name NOT LIKE 'search\\_%' ESCAPE '\\'",
             vec![],
         )
         .await
@@ -485,7 +486,7 @@ mod schema_tests {
              JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \
              JOIN pg_namespace n ON n.oid = t.relnamespace \
              WHERE n.nspname = current_schema() AND NOT ix.indisprimary \
-             AND t.relname <> '_sqlx_migrations'",
+             AND t.relname <> '_sqlx_migrations' AND i.relname NOT LIKE 'search\\_%'",
             vec![],
         )
         .await

@@ -15,8 +15,9 @@ use super::path_id;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::params::{Params, de};
+use axum::http::StatusCode;
 
 /// Mastodon's `limit_param`: the default when absent, at most twice the default.
 fn limit(raw: Option<i64>, default: i64) -> i64 {
@@ -195,5 +196,91 @@ pub async fn preferences(State(state): State<AppState>, auth: Auth) -> ApiResult
         "reading:expand:media": "default",
         "reading:expand:spoilers": false,
         "reading:autoplay:gifs": false,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchV2Params {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    q: Option<String>,
+    #[serde(default, rename = "type", deserialize_with = "de::opt_string")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    resolve: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    following: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_id")]
+    account_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    max_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    min_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    offset: Option<i64>,
+}
+
+/// `GET /api/v2/search`: signed in or not (then without statuses, paging
+/// or `resolve`, as Mastodon).
+pub async fn search_v2(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<SearchV2Params>,
+) -> ApiResult<Json<Value>> {
+    use ferrodon_service::search::{Search, SearchType};
+    let viewer = auth.viewer(&[scope!("read:search")])?.map(|u| u.account_id);
+    let q = p.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "param is missing or the value is empty: q".into(),
+        ));
+    }
+    if viewer.is_none() && p.offset.is_some_and(|o| o > 0) {
+        return Err(ApiError::Status(
+            StatusCode::UNAUTHORIZED,
+            "Search queries pagination is not supported without authentication".into(),
+        ));
+    }
+    if viewer.is_none() && p.resolve.unwrap_or(false) {
+        return Err(ApiError::Status(
+            StatusCode::UNAUTHORIZED,
+            "Search queries that resolve remote resources are not supported without authentication"
+                .into(),
+        ));
+    }
+    let kind = match p.kind.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => match SearchType::parse(k) {
+            Some(kind) => Some(kind),
+            // As Mastodon: a type it does not know finds nothing.
+            None => {
+                return Ok(Json(
+                    json!({"accounts": [], "statuses": [], "hashtags": []}),
+                ));
+            }
+        },
+    };
+    let found = state
+        .services
+        .search(
+            viewer,
+            &Search {
+                q,
+                kind,
+                following: p.following.unwrap_or(false),
+                account_id: p.account_id.map(AccountId),
+                min_id: p.min_id,
+                max_id: p.max_id,
+                limit: limit(p.limit, 20),
+                offset: p.offset.unwrap_or(0).max(0),
+            },
+        )
+        .await?;
+    let i = state.services.instance();
+    Ok(Json(json!({
+        "accounts": accounts_json(&state, &found.accounts),
+        "statuses": found.statuses.iter().map(|v| entities::status(i, v)).collect::<Vec<_>>(),
+        "hashtags": found.hashtags.iter().map(|t| entities::tag(i, t)).collect::<Vec<_>>(),
     })))
 }
