@@ -425,10 +425,11 @@ lane_test!(grouped_notifications, |lane: Lane| async move {
         1,
         "{left}"
     );
-    // The probes clients make: policy and requests.
+    // The probes clients make: policy (Mastodon's default filters private
+    // mentions from strangers) and requests (none here).
     assert_eq!(
         a.get("/api/v2/notifications/policy").await.ok_json()["for_private_mentions"],
-        "accept"
+        "filter"
     );
     assert_eq!(
         a.get("/api/v1/notifications/requests").await.ok_json(),

@@ -317,8 +317,32 @@ pub fn router(state: AppState) -> Router {
             get(notifications::requests),
         )
         .route(
+            "/api/v1/notifications/requests/merged",
+            get(notifications::requests_merged),
+        )
+        .route(
+            "/api/v1/notifications/requests/accept",
+            post(notifications::accept_requests),
+        )
+        .route(
+            "/api/v1/notifications/requests/dismiss",
+            post(notifications::dismiss_requests),
+        )
+        .route(
+            "/api/v1/notifications/requests/{id}",
+            get(notifications::request),
+        )
+        .route(
+            "/api/v1/notifications/requests/{id}/accept",
+            post(notifications::accept_request),
+        )
+        .route(
+            "/api/v1/notifications/requests/{id}/dismiss",
+            post(notifications::dismiss_request),
+        )
+        .route(
             "/api/v1/notifications/policy",
-            get(notifications::policy_v1),
+            get(notifications::policy_v1).put(notifications::update_policy_v1),
         )
         .route("/api/v1/notifications/{id}", get(notifications::show))
         .route(
@@ -331,7 +355,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v2/notifications/unread_count",
             get(notifications::grouped_unread_count),
         )
-        .route("/api/v2/notifications/policy", get(notifications::policy))
+        .route(
+            "/api/v2/notifications/policy",
+            get(notifications::policy).patch(notifications::update_policy),
+        )
         .route(
             "/api/v2/notifications/{group_key}",
             get(notifications::group),

@@ -13,6 +13,7 @@ use ferrodon_model::{AccountId, PageBounds, StatusId};
 use ferrodon_storage::accounts::{self, Account};
 use ferrodon_storage::notifications::{self as store, Filter, GroupSummary, Marker, Notification};
 
+use crate::notification_requests::Decision;
 use crate::views::StatusView;
 use crate::{Result, ServiceError, Services};
 
@@ -153,6 +154,15 @@ impl Services {
         {
             return Ok(());
         }
+        // The recipient's policy may set it aside, or drop it.
+        let filtered = match self
+            .policy_decision(recipient, from, kind, status_id)
+            .await?
+        {
+            Decision::Drop => return Ok(()),
+            Decision::Filter => true,
+            Decision::Accept => false,
+        };
         let group_key = if GROUPED.contains(&kind) {
             let prefix = match (kind, status_id) {
                 ("follow", _) => "follow".to_owned(),
@@ -173,7 +183,7 @@ impl Services {
         } else {
             None
         };
-        store::insert(
+        let inserted = store::insert(
             db,
             &Notification {
                 id: self.ids().next().0,
@@ -183,11 +193,14 @@ impl Services {
                 activity_id,
                 status_id: status_id.map(|s| s.0),
                 group_key,
-                filtered: false,
+                filtered,
                 created_at: now,
             },
         )
         .await?;
+        if inserted && filtered {
+            self.record_request(recipient, from, status_id).await?;
+        }
         Ok(())
     }
 

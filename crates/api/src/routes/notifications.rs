@@ -4,11 +4,13 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
 use ferrodon_model::{AccountId, scope};
+use ferrodon_service::ServiceError;
+use ferrodon_service::notification_requests::{PolicyChange, PolicyView, RequestView};
 use ferrodon_service::notifications::{GroupedPage, ListOptions, NotificationView};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Paging, link_header, path_id, with_link};
+use super::{Paging, link_header, list_page, path_id, with_link};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
@@ -316,36 +318,247 @@ pub async fn dismiss_group(
     Ok(Json(json!({})))
 }
 
-/// `GET /api/v1/notifications/requests`: none are ever filtered yet (every
-/// notification is accepted), so the list is empty.
-pub async fn requests(auth: Auth) -> ApiResult<Json<Value>> {
-    auth.user(&[scope!("read:notifications")])?;
-    Ok(Json(json!([])))
+fn policy_json(v: &PolicyView) -> Value {
+    let p = &v.policy;
+    json!({
+        "for_not_following": p.for_not_following,
+        "for_not_followers": p.for_not_followers,
+        "for_new_accounts": p.for_new_accounts,
+        "for_private_mentions": p.for_private_mentions,
+        "for_limited_accounts": p.for_limited_accounts,
+        "summary": {
+            "pending_requests_count": v.pending_requests,
+            "pending_notifications_count": v.pending_notifications,
+        },
+    })
 }
 
-/// `GET /api/v2/notifications/policy`: every kind of notification is accepted.
-pub async fn policy(auth: Auth) -> ApiResult<Json<Value>> {
-    auth.user(&[scope!("read:notifications")])?;
-    Ok(Json(json!({
-        "for_not_following": "accept",
-        "for_not_followers": "accept",
-        "for_new_accounts": "accept",
-        "for_private_mentions": "accept",
-        "for_limited_accounts": "accept",
-        "summary": {"pending_requests_count": 0, "pending_notifications_count": 0},
-    })))
+/// The v1 shape: `true` where the v2 policy does not accept.
+fn policy_v1_json(v: &PolicyView) -> Value {
+    let p = &v.policy;
+    let filters = |a: &str| a != "accept";
+    json!({
+        "filter_not_following": filters(&p.for_not_following),
+        "filter_not_followers": filters(&p.for_not_followers),
+        "filter_new_accounts": filters(&p.for_new_accounts),
+        "filter_private_mentions": filters(&p.for_private_mentions),
+        "summary": {
+            "pending_requests_count": v.pending_requests,
+            "pending_notifications_count": v.pending_notifications,
+        },
+    })
 }
 
-/// `GET /api/v1/notifications/policy` (the v1 shape of the same policy).
-pub async fn policy_v1(auth: Auth) -> ApiResult<Json<Value>> {
+/// `GET /api/v2/notifications/policy`.
+pub async fn policy(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("read:notifications")])?;
+    let v = state.services.notification_policy(user.account_id).await?;
+    Ok(Json(policy_json(&v)))
+}
+
+/// `GET /api/v1/notifications/policy`.
+pub async fn policy_v1(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("read:notifications")])?;
+    let v = state.services.notification_policy(user.account_id).await?;
+    Ok(Json(policy_v1_json(&v)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PolicyParams {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    for_not_following: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    for_not_followers: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    for_new_accounts: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    for_private_mentions: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    for_limited_accounts: Option<String>,
+}
+
+/// `PATCH /api/v2/notifications/policy`.
+pub async fn update_policy(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<PolicyParams>,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:notifications")])?;
+    let v = state
+        .services
+        .update_notification_policy(
+            user.account_id,
+            PolicyChange {
+                for_not_following: p.for_not_following,
+                for_not_followers: p.for_not_followers,
+                for_new_accounts: p.for_new_accounts,
+                for_private_mentions: p.for_private_mentions,
+                for_limited_accounts: p.for_limited_accounts,
+            },
+        )
+        .await?;
+    Ok(Json(policy_json(&v)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PolicyV1Params {
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    filter_not_following: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    filter_not_followers: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    filter_new_accounts: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    filter_private_mentions: Option<bool>,
+}
+
+/// `PUT /api/v1/notifications/policy`: `true` filters, `false` accepts.
+pub async fn update_policy_v1(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<PolicyV1Params>,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:notifications")])?;
+    let action = |b: Option<bool>| b.map(|f| if f { "filter" } else { "accept" }.to_owned());
+    let v = state
+        .services
+        .update_notification_policy(
+            user.account_id,
+            PolicyChange {
+                for_not_following: action(p.filter_not_following),
+                for_not_followers: action(p.filter_not_followers),
+                for_new_accounts: action(p.filter_new_accounts),
+                for_private_mentions: action(p.filter_private_mentions),
+                for_limited_accounts: None,
+            },
+        )
+        .await?;
+    Ok(Json(policy_v1_json(&v)))
+}
+
+fn request_json(state: &AppState, r: &RequestView) -> Value {
+    let i = state.services.instance();
+    json!({
+        "id": r.request.id.to_string(),
+        "created_at": entities::time(r.request.created_at),
+        "updated_at": entities::time(r.request.updated_at),
+        "account": entities::account(i, &r.account),
+        "notifications_count": r.request.notifications_count.to_string(),
+        "last_status": r.last_status.as_ref().map(|s| entities::status(i, s)),
+    })
+}
+
+/// `GET /api/v1/notifications/requests`.
+pub async fn requests(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    Params(paging): Params<Paging>,
+) -> ApiResult<Response> {
+    let user = auth.user(&[scope!("read:notifications")])?;
+    let bounds = paging.bounds(40, 80);
+    let page = state
+        .services
+        .notification_requests(user.account_id, &bounds)
+        .await?;
+    let base = state.services.instance().base_url.clone();
+    Ok(list_page(&base, &uri, &page, &bounds, |r| {
+        request_json(&state, r)
+    }))
+}
+
+/// `GET /api/v1/notifications/requests/:id`.
+pub async fn request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("read:notifications")])?;
+    let r = state
+        .services
+        .notification_request(user.account_id, path_id(&id)?)
+        .await?;
+    Ok(Json(request_json(&state, &r)))
+}
+
+/// `POST /api/v1/notifications/requests/:id/accept`: answers `{}`.
+pub async fn accept_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:notifications")])?;
+    state
+        .services
+        .accept_notification_request(user.account_id, path_id(&id)?)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/v1/notifications/requests/:id/dismiss`: answers `{}`.
+pub async fn dismiss_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:notifications")])?;
+    state
+        .services
+        .dismiss_notification_request(user.account_id, path_id(&id)?)
+        .await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RequestIds {
+    #[serde(default, deserialize_with = "de::string_list")]
+    id: Vec<String>,
+}
+
+/// `POST /api/v1/notifications/requests/accept` (`id[]`): unknown ids are skipped.
+pub async fn accept_requests(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<RequestIds>,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:notifications")])?;
+    for id in p.id.iter().filter_map(|i| i.parse::<i64>().ok()) {
+        match state
+            .services
+            .accept_notification_request(user.account_id, id)
+            .await
+        {
+            Ok(()) | Err(ServiceError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/v1/notifications/requests/dismiss` (`id[]`): unknown ids are skipped.
+pub async fn dismiss_requests(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<RequestIds>,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:notifications")])?;
+    for id in p.id.iter().filter_map(|i| i.parse::<i64>().ok()) {
+        match state
+            .services
+            .dismiss_notification_request(user.account_id, id)
+            .await
+        {
+            Ok(()) | Err(ServiceError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Json(json!({})))
+}
+
+/// `GET /api/v1/notifications/requests/merged`: accepting merges at once here.
+pub async fn requests_merged(auth: Auth) -> ApiResult<Json<Value>> {
     auth.user(&[scope!("read:notifications")])?;
-    Ok(Json(json!({
-        "filter_not_following": false,
-        "filter_not_followers": false,
-        "filter_new_accounts": false,
-        "filter_private_mentions": false,
-        "summary": {"pending_requests_count": 0, "pending_notifications_count": 0},
-    })))
+    Ok(Json(json!({"merged": true})))
 }
 
 #[derive(Debug, Deserialize)]
