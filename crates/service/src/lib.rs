@@ -11,6 +11,7 @@ pub mod auth;
 pub mod conversations;
 pub mod discovery;
 pub mod jobs;
+pub mod lists;
 pub mod notifications;
 pub mod relations;
 pub mod server_content;

@@ -19,6 +19,7 @@ pub mod feeds;
 pub mod follows;
 pub mod idempotency;
 pub mod jobs;
+pub mod lists;
 pub mod marks;
 pub mod notifications;
 pub mod oauth;

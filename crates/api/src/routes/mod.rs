@@ -8,6 +8,7 @@ pub mod apps;
 pub mod conversations;
 pub mod discovery;
 pub mod instance;
+pub mod lists;
 pub mod notifications;
 pub mod oauth;
 pub mod relations;
