@@ -530,15 +530,41 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(newer, vec![s(self_reply), s(private)]);
 
-        // Exclusive lists and membership queries.
+        // Exclusive lists and membership queries; fan-out and the home
+        // rebuild leave an exclusive list's members out of the owner's home.
         assert!(
             exclusive_among(&db, owner, &[member])
                 .await
                 .unwrap_or_default()
                 .is_empty()
         );
+        let fan_out = follows::FanOutQuery {
+            author: member,
+            is_reblog: false,
+            reply_to_other: None,
+            mentioned_in: None,
+        };
+        let recipients = || async {
+            follows::fan_out_recipients(&db, &fan_out, 0, i64::MAX, 100)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let home = || async {
+            statuses::home(&db, owner, &PageBounds::first(40))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect::<Vec<i64>>()
+        };
+        assert_eq!(recipients().await, vec![owner.0]);
+        assert!(home().await.contains(&s(plain)));
         list.exclusive = true;
         update(&db, &list).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(recipients().await.is_empty());
+        let rebuilt = home().await;
+        assert!(!rebuilt.contains(&s(plain)), "{rebuilt:?}");
+        assert!(rebuilt.contains(&s(followed_post)), "{rebuilt:?}");
         assert_eq!(
             exclusive_among(&db, owner, &[member, followed])
                 .await
