@@ -166,11 +166,10 @@ pub async fn add_accounts(
 ) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:lists")])?;
     let id = path_id(&id)?;
-    // An unknown list is a 404 before the accounts are looked at.
-    state.services.list(user.account_id, id).await?;
+    let accounts = p.ids()?;
     state
         .services
-        .add_to_list(user.account_id, id, &p.ids()?)
+        .add_to_list(user.account_id, id, &accounts)
         .await?;
     Ok(Json(json!({})))
 }
