@@ -47,6 +47,42 @@ def ids(statuses):
     return [str(s.id) for s in statuses]
 
 
+def lists_step(alice, bob, bob_me, bob_post):
+    """Lists: create, add a followed account, read the list timeline, update, remove, delete.
+    Expects alice to follow bob and bob_post to be one of bob's public posts."""
+    created = alice.list_create(f"friends {uuid.uuid4().hex[:6]}")
+    check(created.replies_policy == "list" and not created.exclusive, f"list_create {created!r}")
+    check(str(created.id) in [str(li.id) for li in alice.lists()], "the new list in lists()")
+    alice.list_accounts_add(created.id, [bob_me.id])
+    members = alice.list_accounts(created.id)
+    check([str(a.id) for a in members] == [str(bob_me.id)], f"list_accounts {members!r}")
+    check(str(created.id) in [str(li.id) for li in alice.account_lists(bob_me.id)], "account_lists")
+    check(str(bob_post.id) in ids(alice.timeline_list(created.id)), "bob's post in the list timeline")
+    try:
+        bob.list(created.id)
+        raise StepFailed("bob can read alice's list")
+    except MastodonNotFoundError:
+        pass
+    try:
+        alice.list_accounts_add(created.id, [bob_me.id])
+        raise StepFailed("adding bob twice succeeded")
+    except MastodonAPIError as e:
+        check(len(e.args) > 1 and e.args[1] == 422, f"adding bob twice: {e.args!r}")
+    updated = alice.list_update(created.id, "close friends", replies_policy="none", exclusive=True)
+    check(updated.title == "close friends" and updated.replies_policy == "none" and updated.exclusive,
+          f"list_update {updated!r}")
+    check(str(bob_post.id) not in ids(alice.timeline_home()), "an exclusive list keeps bob out of home")
+    alice.list_accounts_delete(created.id, [bob_me.id])
+    check(len(alice.list_accounts(created.id)) == 0, "list_accounts_delete")
+    check(len(alice.timeline_list(created.id)) == 0, "an empty list has an empty timeline")
+    alice.list_delete(created.id)
+    try:
+        alice.list(created.id)
+        raise StepFailed("the deleted list is still there")
+    except MastodonNotFoundError:
+        pass
+
+
 def main(base_url):
     base_url = base_url.rstrip("/")
     suffix = uuid.uuid4().hex[:8]
@@ -177,6 +213,9 @@ def main(base_url):
         check(str(private.id) not in ids(statuses), "anonymous sees no private statuses")
         found = alice.account_lookup(bob_me.acct)
         check(str(found.id) == str(bob_me.id), "account_lookup")
+
+        at("lists")
+        lists_step(alice, bob, bob_me, first)
 
         at("update the profile")
         updated = alice.account_update_credentials(display_name="Alice", note="Testing Ferrodon", locked=False)

@@ -99,8 +99,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        accounts, announcements, apps, conversations, discovery, filters, instance, notifications,
-        oauth, relations, statuses, tags, timelines,
+        accounts, announcements, apps, conversations, discovery, filters, instance, lists,
+        notifications, oauth, relations, statuses, tags, timelines,
     };
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
@@ -242,6 +242,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
+        .route("/api/v1/timelines/list/{list_id}", get(lists::timeline))
+        .route("/api/v1/lists", get(lists::index).post(lists::create))
+        .route(
+            "/api/v1/lists/{id}",
+            get(lists::show)
+                .put(lists::update)
+                .patch(lists::update)
+                .delete(lists::delete),
+        )
+        .route(
+            "/api/v1/lists/{id}/accounts",
+            get(lists::accounts)
+                .post(lists::add_accounts)
+                .delete(lists::remove_accounts),
+        )
+        .route("/api/v1/accounts/{id}/lists", get(lists::of_account))
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))

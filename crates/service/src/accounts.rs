@@ -725,7 +725,8 @@ impl Services {
     }
 
     /// Ends `follower`'s follow of `followee` in `tx`: the counts, the
-    /// follow's notification, the endorsement that needed it, and (by a job)
+    /// follow's notification, the endorsement that needed it, the followee's
+    /// places on the follower's lists, and (by a job)
     /// the followee's statuses in the follower's home. Whether there was one.
     pub(crate) async fn end_follow(
         &self,
@@ -741,6 +742,7 @@ impl Services {
         }
         notifications::delete_for_activity(&mut *tx, "follow", follow.id.0).await?;
         relations::delete(&mut *tx, Relation::Endorse, follower, followee).await?;
+        ferrodon_storage::lists::remove_from_owner_lists(&mut *tx, follower, followee).await?;
         accounts::adjust_counts(&mut *tx, follower, 0, 0, -1).await?;
         accounts::adjust_counts(&mut *tx, followee, 0, -1, 0).await?;
         ferrodon_jobs::enqueue(

@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod discovery;
 pub mod filters;
 pub mod jobs;
+pub mod lists;
 pub mod notification_requests;
 pub mod notifications;
 pub mod relations;

@@ -72,9 +72,10 @@ impl Services {
                         &rows.iter().map(|(id, _)| StatusId(*id)).collect::<Vec<_>>(),
                     )
                     .await?;
-                return self
+                let views = self
                     .drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
-                    .await;
+                    .await?;
+                return self.drop_exclusive(account, views).await;
             }
         };
         if ids.len() < bounds.limit as usize && !bounds.ascending() {
@@ -92,8 +93,11 @@ impl Services {
             }
         }
         let views = self.hydrate_ids(Some(account), &ids).await?;
-        self.drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
-            .await
+        let views = self
+            .drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
+            .await?;
+        // Members of exclusive lists stay out, whatever the feed holds.
+        self.drop_exclusive(account, views).await
     }
 
     /// `GET /api/v1/timelines/public`.

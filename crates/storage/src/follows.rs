@@ -253,7 +253,8 @@ pub struct FanOutQuery {
 }
 
 /// Local followers of the author who should get the status, with account ids
-/// in `(after, upto]`, in id order, at most `limit`.
+/// in `(after, upto]`, in id order, at most `limit`. Followers who mute the
+/// author or have them on an exclusive list are left out.
 pub async fn fan_out_recipients<'a>(
     ex: impl Exec<'a>,
     query: &FanOutQuery,
@@ -272,6 +273,8 @@ pub async fn fan_out_recipients<'a>(
               WHERE m.status_id = $6 AND m.account_id = f.account_id)) \
          AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = f.account_id \
               AND mu.target_account_id = $1 AND (mu.expires_at IS NULL OR mu.expires_at > $8)) \
+         AND NOT EXISTS (SELECT 1 FROM list_accounts xla JOIN lists xl ON xl.id = xla.list_id \
+              WHERE xla.account_id = $1 AND xl.account_id = f.account_id AND xl.exclusive) \
          ORDER BY f.account_id LIMIT $5",
         args![
             query.author,

@@ -20,6 +20,7 @@ pub mod filters;
 pub mod follows;
 pub mod idempotency;
 pub mod jobs;
+pub mod lists;
 pub mod marks;
 pub mod notification_policies;
 pub mod notifications;

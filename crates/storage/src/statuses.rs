@@ -425,7 +425,8 @@ pub struct TagQuery {
 /// The home timeline straight from the database: what fan-out would have put
 /// in `account`'s feed (own statuses, followed accounts' statuses and
 /// reblogs, replies only among followed accounts, direct statuses that
-/// mention `account`). Used to rebuild a missing feed and to page past its end.
+/// mention `account`), leaving out members of `account`'s exclusive lists.
+/// Used to rebuild a missing feed and to page past its end.
 pub async fn home<'a>(
     ex: impl Exec<'a>,
     account: AccountId,
@@ -444,7 +445,11 @@ pub async fn home<'a>(
          WHERE m.status_id = s.id AND m.account_id = {me})) \
          AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id \
          OR s.in_reply_to_account_id = {me} OR s.account_id = {me} OR EXISTS (SELECT 1 FROM follows f2 \
-         WHERE f2.account_id = {me} AND f2.target_account_id = s.in_reply_to_account_id))"
+         WHERE f2.account_id = {me} AND f2.target_account_id = s.in_reply_to_account_id)) \
+         AND NOT {exclusive}",
+        exclusive = crate::lists::ON_EXCLUSIVE_LIST
+            .replace("{author}", "s.account_id")
+            .replace("{owner}", &me)
     ));
     q.page("s.id", bounds);
     let mut rows: Vec<(i64, Option<i64>)> = sql::fetch_all(ex, q.sql, q.args).await?;

@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod discovery;
 pub mod filters;
 pub mod instance;
+pub mod lists;
 pub mod notifications;
 pub mod oauth;
 pub mod relations;
