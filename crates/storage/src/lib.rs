@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod marks;
 pub mod notifications;
 pub mod oauth;
+pub mod polls;
 pub mod redis_jobs;
 pub mod relations;
 pub mod server_content;

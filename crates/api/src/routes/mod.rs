@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod instance;
 pub mod notifications;
 pub mod oauth;
+pub mod polls;
 pub mod relations;
 pub mod statuses;
 pub mod tags;
