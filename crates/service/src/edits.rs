@@ -75,7 +75,12 @@ impl Services {
                 _ => (String::new(), String::new(), true),
             }
         } else {
-            let cw = input.spoiler_text.as_deref().unwrap_or("").trim().to_owned();
+            let cw = input
+                .spoiler_text
+                .as_deref()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
             (given_text.to_owned(), cw, true)
         };
         if text.is_empty() {

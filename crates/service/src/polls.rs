@@ -265,8 +265,14 @@ impl Services {
         self.notify(author, author, "poll", poll.id, Some(poll.status_id))
             .await?;
         for voter in polls::voters(db, poll.id).await? {
-            self.notify(AccountId(voter), author, "poll", poll.id, Some(poll.status_id))
-                .await?;
+            self.notify(
+                AccountId(voter),
+                author,
+                "poll",
+                poll.id,
+                Some(poll.status_id),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -350,7 +356,11 @@ mod tests {
             "Validation failed: Choices can't be blank, Choices must have more than one item"
         );
         assert_eq!(
-            message(validate(&input(&["a", "b", "c", "d", "e"], Some(600)), &l, now)),
+            message(validate(
+                &input(&["a", "b", "c", "d", "e"], Some(600)),
+                &l,
+                now
+            )),
             "Validation failed: Choices can't contain more than 4 items"
         );
         let long = "x".repeat(51);

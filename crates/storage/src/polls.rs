@@ -312,67 +312,78 @@ mod tests {
         id
     }
 
-    storage_test!(votes_are_counted_per_option_and_voter, |db: crate::Db| async move {
-        let author = local_account(&db).await;
-        let (a, b) = (local_account(&db).await, local_account(&db).await);
-        let s = status(&db, author).await;
-        let now = crate::now();
-        let poll_id = rand::random::<i64>().abs();
-        insert(
-            &db,
-            &NewPoll {
-                id: poll_id,
-                status_id: s,
-                account_id: author,
-                expires_at: now + chrono::Duration::hours(1),
-                options: r#"["x","y","z"]"#.into(),
-                multiple: true,
-                hide_totals: false,
-                created_at: now,
-            },
-        )
-        .await
-        .unwrap();
-        let mut tx = db.begin().await.unwrap();
-        assert!(lock(&mut tx, poll_id, now).await.unwrap());
-        assert!(add_vote(&mut tx, 1, poll_id, a, 0, now).await.unwrap());
-        assert!(add_vote(&mut tx, 2, poll_id, a, 2, now).await.unwrap());
-        assert!(!add_vote(&mut tx, 3, poll_id, a, 2, now).await.unwrap());
-        assert!(add_vote(&mut tx, 4, poll_id, b, 2, now).await.unwrap());
-        recount(&mut tx, poll_id).await.unwrap();
-        tx.commit().await.unwrap();
-        let poll = of_status(&db, s).await.unwrap().unwrap();
-        assert_eq!((poll.votes_count, poll.voters_count), (3, 2));
-        let mut t = tallies(&db, &[poll_id]).await.unwrap();
-        t.sort();
-        assert_eq!(t, vec![(poll_id, 0, 1), (poll_id, 2, 2)]);
-        assert_eq!(
-            votes_of(&db, a, &[poll_id]).await.unwrap(),
-            vec![(poll_id, 0), (poll_id, 2)]
-        );
-        let mut voters_now = voters(&db, poll_id).await.unwrap();
-        voters_now.sort();
-        let mut expected = vec![a.0, b.0];
-        expected.sort();
-        assert_eq!(voters_now, expected);
-
-        let mut tx = db.begin().await.unwrap();
-        reset_votes(&mut tx, poll_id).await.unwrap();
-        tx.commit().await.unwrap();
-        let poll = get(&db, poll_id).await.unwrap().unwrap();
-        assert_eq!((poll.votes_count, poll.voters_count), (0, 0));
-        assert!(tallies(&db, &[poll_id]).await.unwrap().is_empty());
-        // An expiry in the past reads as expired.
-        update(&db, poll_id, r#"["x","y"]"#, false, true, now - chrono::Duration::seconds(1), now)
+    storage_test!(
+        votes_are_counted_per_option_and_voter,
+        |db: crate::Db| async move {
+            let author = local_account(&db).await;
+            let (a, b) = (local_account(&db).await, local_account(&db).await);
+            let s = status(&db, author).await;
+            let now = crate::now();
+            let poll_id = rand::random::<i64>().abs();
+            insert(
+                &db,
+                &NewPoll {
+                    id: poll_id,
+                    status_id: s,
+                    account_id: author,
+                    expires_at: now + chrono::Duration::hours(1),
+                    options: r#"["x","y","z"]"#.into(),
+                    multiple: true,
+                    hide_totals: false,
+                    created_at: now,
+                },
+            )
             .await
             .unwrap();
-        let poll = get(&db, poll_id).await.unwrap().unwrap();
-        assert!(poll.expired(crate::now()));
-        assert!(poll.hide_totals && !poll.multiple);
-        // Deleting the status deletes its poll.
-        statuses::delete(&db, s).await.unwrap();
-        assert!(get(&db, poll_id).await.unwrap().is_none());
-    });
+            let mut tx = db.begin().await.unwrap();
+            assert!(lock(&mut tx, poll_id, now).await.unwrap());
+            assert!(add_vote(&mut tx, 1, poll_id, a, 0, now).await.unwrap());
+            assert!(add_vote(&mut tx, 2, poll_id, a, 2, now).await.unwrap());
+            assert!(!add_vote(&mut tx, 3, poll_id, a, 2, now).await.unwrap());
+            assert!(add_vote(&mut tx, 4, poll_id, b, 2, now).await.unwrap());
+            recount(&mut tx, poll_id).await.unwrap();
+            tx.commit().await.unwrap();
+            let poll = of_status(&db, s).await.unwrap().unwrap();
+            assert_eq!((poll.votes_count, poll.voters_count), (3, 2));
+            let mut t = tallies(&db, &[poll_id]).await.unwrap();
+            t.sort();
+            assert_eq!(t, vec![(poll_id, 0, 1), (poll_id, 2, 2)]);
+            assert_eq!(
+                votes_of(&db, a, &[poll_id]).await.unwrap(),
+                vec![(poll_id, 0), (poll_id, 2)]
+            );
+            let mut voters_now = voters(&db, poll_id).await.unwrap();
+            voters_now.sort();
+            let mut expected = vec![a.0, b.0];
+            expected.sort();
+            assert_eq!(voters_now, expected);
+
+            let mut tx = db.begin().await.unwrap();
+            reset_votes(&mut tx, poll_id).await.unwrap();
+            tx.commit().await.unwrap();
+            let poll = get(&db, poll_id).await.unwrap().unwrap();
+            assert_eq!((poll.votes_count, poll.voters_count), (0, 0));
+            assert!(tallies(&db, &[poll_id]).await.unwrap().is_empty());
+            // An expiry in the past reads as expired.
+            update(
+                &db,
+                poll_id,
+                r#"["x","y"]"#,
+                false,
+                true,
+                now - chrono::Duration::seconds(1),
+                now,
+            )
+            .await
+            .unwrap();
+            let poll = get(&db, poll_id).await.unwrap().unwrap();
+            assert!(poll.expired(crate::now()));
+            assert!(poll.hide_totals && !poll.multiple);
+            // Deleting the status deletes its poll.
+            statuses::delete(&db, s).await.unwrap();
+            assert!(get(&db, poll_id).await.unwrap().is_none());
+        }
+    );
 
     storage_test!(edits_come_back_oldest_first, |db: crate::Db| async move {
         let author = local_account(&db).await;
