@@ -5,7 +5,8 @@ Usage: mastodon_py_journey.py BASE_URL
 
 Creates an app, registers two users, logs in with the password grant, posts,
 follows, reads the home, public and hashtag timelines, paginates, favourites,
-reblogs, replies, deletes, unfollows and revokes the token. Every step is
+reblogs, replies, deletes, unfollows, posts and votes in polls, edits
+statuses and revokes the token. Every step is
 checked; the first failure exits non-zero with a message saying which step
 failed. Usernames carry a random suffix, so the script can run repeatedly
 against a long-lived server.
@@ -81,6 +82,55 @@ def lists_step(alice, bob, bob_me, bob_post):
         raise StepFailed("the deleted list is still there")
     except MastodonNotFoundError:
         pass
+
+def polls_and_edits(alice, bob, at):
+    """Polls (post, vote, read) and edits (update, history, source)."""
+    at("post a poll")
+    poll_spec = alice.make_poll(["tea", "coffee", "water"], expires_in=3600, multiple=True)
+    with_poll = alice.status_post("What do you drink?", poll=poll_spec)
+    check(with_poll.poll is not None, f"the status has no poll: {with_poll!r}")
+    titles = [o.title for o in with_poll.poll.options]
+    check(titles == ["tea", "coffee", "water"], f"poll options {titles!r}")
+    check(with_poll.poll.multiple, "the poll is multiple choice")
+
+    at("vote in the poll")
+    voted = bob.poll_vote(with_poll.poll.id, [0, 2])
+    check(voted.voted and sorted(voted.own_votes) == [0, 2], f"own votes {voted!r}")
+    check(voted.votes_count == 2 and voted.voters_count == 1, f"counts {voted!r}")
+    check([o.votes_count for o in voted.options] == [1, 0, 1], f"tallies {voted.options!r}")
+    try:
+        alice.poll_vote(with_poll.poll.id, [1])
+        raise StepFailed("the author voted in their own poll")
+    except MastodonAPIError as e:
+        check("own polls" in str(e), f"unexpected error {e}")
+    check(bob.poll(with_poll.poll.id).own_votes == [0, 2], "the poll remembers bob's votes")
+
+    at("edit a status")
+    original = alice.status_post("Edit me, #before")
+    edited = alice.status_update(original.id, "Edited, #after", spoiler_text="cw")
+    check(edited.id == original.id, "the edit keeps the id")
+    check(edited.edited_at is not None, f"edited_at {edited.edited_at!r}")
+    check("Edited" in edited.content and edited.spoiler_text == "cw", f"edited {edited!r}")
+    check([t.name for t in edited.tags] == ["after"], f"tags {edited.tags!r}")
+    source = alice.status_source(original.id)
+    check(source.text == "Edited, #after" and source.spoiler_text == "cw", f"source {source!r}")
+    history = bob.status_history(original.id)
+    check(len(history) == 2, f"history {history!r}")
+    check("Edit me" in history[0].content and "Edited" in history[1].content, f"history {history!r}")
+    check(bob.status(original.id).content == edited.content, "others see the edit")
+    try:
+        bob.status_update(original.id, "not mine")
+        raise StepFailed("bob edited alice's status")
+    except MastodonNotFoundError:
+        pass
+
+    at("edit a poll")
+    reedited = alice.status_update(
+        with_poll.id, "What do you drink now?", poll=alice.make_poll(["tea", "juice"], expires_in=7200)
+    )
+    check([o.title for o in reedited.poll.options] == ["tea", "juice"], f"edited poll {reedited.poll!r}")
+    check(reedited.poll.votes_count == 0, "changing the options resets the votes")
+    check(not bob.poll(with_poll.poll.id).voted, "bob's votes are gone")
 
 
 def main(base_url):
@@ -240,6 +290,8 @@ def main(base_url):
             alice.timeline_home,
             lambda tl: not ({str(first.id), str(second.id), str(private.id)} & set(ids(tl))),
         )
+
+        polls_and_edits(alice, bob, at)
 
         at("revoke the token")
         token = alice.access_token

@@ -7,6 +7,8 @@ use ferrodon_model::Role;
 use ferrodon_service::Instance;
 use ferrodon_service::accounts::profile_fields;
 use ferrodon_service::auth::IssuedToken;
+use ferrodon_service::edits::EditView;
+use ferrodon_service::polls::PollView;
 use ferrodon_service::views::{CredentialAccountView, RelationshipView, StatusView};
 use ferrodon_storage::accounts::Account;
 use ferrodon_storage::oauth::App;
@@ -208,7 +210,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         "tags": tags,
         "emojis": [],
         "card": null,
-        "poll": null,
+        "poll": v.poll.as_ref().map(poll),
         "quote": null,
     });
     if v.source_requested {
@@ -228,6 +230,52 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         if s.reblog_of_id.is_none() {
             out["pinned"] = json!(flags.pinned);
         }
+    }
+    out
+}
+
+/// A Poll entity; `voted` and `own_votes` only for a signed-in viewer.
+/// Per-option counts are null while `hide_totals` hides them.
+pub fn poll(p: &PollView) -> Value {
+    let show = p.show_totals();
+    let options: Vec<Value> = p
+        .options
+        .iter()
+        .zip(p.tallies.iter())
+        .map(|(title, count)| json!({"title": title, "votes_count": show.then_some(*count)}))
+        .collect();
+    let mut out = json!({
+        "id": p.poll.id.to_string(),
+        "expires_at": p.poll.expires_at.map(time),
+        "expired": p.expired,
+        "multiple": p.poll.multiple,
+        "votes_count": p.poll.votes_count,
+        "voters_count": p.poll.voters_count,
+        "options": options,
+        "emojis": [],
+    });
+    if let (Some(voted), Some(own)) = (p.voted, &p.own_votes) {
+        out["voted"] = json!(voted);
+        out["own_votes"] = json!(own);
+    }
+    out
+}
+
+/// A StatusEdit entity (one revision in a status's history).
+pub fn status_edit(i: &Instance, e: &EditView) -> Value {
+    let mut out = json!({
+        "content": e.edit.content,
+        "spoiler_text": e.edit.spoiler_text,
+        "sensitive": e.edit.sensitive,
+        "created_at": time(e.edit.created_at),
+        "account": account(i, &e.account),
+        "media_attachments": [],
+        "emojis": [],
+    });
+    if let Some(options) = &e.poll_options {
+        out["poll"] = json!({
+            "options": options.iter().map(|t| json!({"title": t})).collect::<Vec<_>>(),
+        });
     }
     out
 }

@@ -100,7 +100,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 pub fn router(state: AppState) -> Router {
     use routes::{
         accounts, announcements, apps, conversations, discovery, filters, instance, lists,
-        notifications, oauth, relations, statuses, tags, timelines,
+        notifications, oauth, polls, relations, statuses, tags, timelines,
     };
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
@@ -204,8 +204,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/statuses", post(statuses::create))
         .route(
             "/api/v1/statuses/{id}",
-            get(statuses::show).delete(statuses::delete),
+            get(statuses::show)
+                .delete(statuses::delete)
+                .put(statuses::update),
         )
+        .route("/api/v1/statuses/{id}/history", get(statuses::history))
+        .route("/api/v1/statuses/{id}/source", get(statuses::source))
+        .route("/api/v1/polls/{id}", get(polls::show))
+        .route("/api/v1/polls/{id}/votes", post(polls::vote))
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
         .route(

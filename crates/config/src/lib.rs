@@ -169,6 +169,8 @@ pub struct Config {
     pub instance: InstanceConfig,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Shortest poll duration accepted, in seconds (Mastodon's 300; lowered only by tests).
+    pub poll_min_expiration_s: u64,
     pub rate_limits: RateLimits,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -358,6 +360,13 @@ pub const SETTINGS: &[Setting] = &[
         default: "1048576",
         secret: false,
         doc: "Largest request body accepted; larger ones get 413.",
+    },
+    Setting {
+        key: "limits.poll_min_expiration_s",
+        env: &["FERRODON_POLL_MIN_EXPIRATION"],
+        default: "300",
+        secret: false,
+        doc: "Shortest poll duration accepted, in seconds (Mastodon's five minutes); meant to be lowered only by tests.",
     },
     Setting {
         key: "rate_limits.api",
@@ -808,6 +817,10 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
         max_body_bytes: raw
             .parse("limits.max_body_bytes", parse_num::<usize>)?
             .unwrap_or(1024 * 1024),
+        poll_min_expiration_s: raw
+            .parse("limits.poll_min_expiration_s", parse_num::<u64>)?
+            .unwrap_or(300)
+            .max(1),
         rate_limits: RateLimits {
             api: raw.parse("rate_limits.api", parse_num)?.unwrap_or(300),
             sign_up: raw.parse("rate_limits.sign_up", parse_num)?.unwrap_or(5),

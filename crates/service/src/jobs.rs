@@ -25,7 +25,8 @@ pub fn registry() -> Registry<Services> {
         .register::<UnmergeFromHome>()
         .register::<Probe>()
         .register::<Noop>()
-        .register::<Cleanup>();
+        .register::<Cleanup>()
+        .register::<crate::polls::PollExpired>();
     r
 }
 

@@ -10,11 +10,13 @@ pub mod accounts;
 pub mod auth;
 pub mod conversations;
 pub mod discovery;
+pub mod edits;
 pub mod filters;
 pub mod jobs;
 pub mod lists;
 pub mod notification_requests;
 pub mod notifications;
+pub mod polls;
 pub mod relations;
 pub mod search;
 pub mod server_content;
@@ -158,6 +160,11 @@ pub struct Limits {
     pub max_note_chars: usize,
     pub max_fields: usize,
     pub max_field_chars: usize,
+    pub max_poll_options: usize,
+    pub max_poll_option_chars: usize,
+    /// Shortest and longest poll duration, in seconds.
+    pub min_poll_expiration: i64,
+    pub max_poll_expiration: i64,
 }
 
 impl Default for Limits {
@@ -169,6 +176,11 @@ impl Default for Limits {
             max_note_chars: 500,
             max_fields: 4,
             max_field_chars: 255,
+            max_poll_options: 4,
+            max_poll_option_chars: 50,
+            min_poll_expiration: 300,
+            // One month, as Rails counts it (30.436875 days).
+            max_poll_expiration: 2_629_746,
         }
     }
 }
@@ -208,7 +220,10 @@ impl Instance {
             contact_email: config.instance.contact_email.clone(),
             registrations: config.registrations,
             password_grant: config.password_grant,
-            limits: Limits::default(),
+            limits: Limits {
+                min_poll_expiration: i64::try_from(config.poll_min_expiration_s).unwrap_or(300),
+                ..Limits::default()
+            },
         }
     }
 

@@ -29,6 +29,14 @@ pub struct NewPost {
     pub language: Option<String>,
     pub idempotency_key: Option<String>,
     pub application: Option<AppId>,
+    pub poll: Option<crate::polls::PollInput>,
+}
+
+/// A status text rendered to HTML, with what it mentions and tags.
+pub(crate) struct RenderedText {
+    pub content: String,
+    pub mentioned: Vec<AccountId>,
+    pub hashtags: Vec<String>,
 }
 
 /// A language code as stored: ISO 639 (two or three letters), lower-case;
@@ -61,6 +69,52 @@ fn counted_length(text: &str, url_weight: usize) -> usize {
 }
 
 impl Services {
+    /// Mastodon's length rule: URLs count as a fixed number of characters,
+    /// the content warning counts too.
+    pub(crate) fn check_length(&self, text: &str, spoiler_text: &str) -> Result<()> {
+        let limits = &self.instance().limits;
+        if counted_length(text, limits.characters_reserved_per_url) + spoiler_text.chars().count()
+            > limits.max_status_chars
+        {
+            return Err(ServiceError::invalid(format!(
+                "Text character limit of {} exceeded",
+                limits.max_status_chars
+            )));
+        }
+        Ok(())
+    }
+
+    /// Renders a status text: mentions resolved and linked, hashtags linked.
+    pub(crate) async fn render_text(&self, text: &str) -> Result<RenderedText> {
+        let domain = self.instance().domain.clone();
+        let extracted = text::extract(text, &domain);
+        let targets = self.mention_targets(&extracted.mentions).await?;
+        let mentioned: Vec<AccountId> = targets.iter().map(|(a, _)| a.id).collect();
+        let link_targets: Vec<MentionTarget> = targets.into_iter().map(|(_, t)| t).collect();
+        let i = self.instance();
+        let content = text::render(text, &domain, &link_targets, |t| i.tag_url(t), true);
+        Ok(RenderedText {
+            content,
+            mentioned,
+            hashtags: extracted.hashtags,
+        })
+    }
+
+    /// Attaches hashtags (creating the tags) to a status inside `tx`.
+    pub(crate) async fn attach_tags(
+        &self,
+        tx: &mut ferrodon_storage::Tx,
+        status: StatusId,
+        hashtags: &[String],
+    ) -> Result<()> {
+        for name in hashtags {
+            let normalized = text::normalize_hashtag(name);
+            let tag = tags::find_or_create(&mut *tx, self.ids(), &normalized, name).await?;
+            tags::attach(&mut *tx, status, tag.id).await?;
+        }
+        Ok(())
+    }
+
     /// Whether `viewer` may see `status` (Mastodon's `StatusPolicy#show?`).
     pub(crate) async fn can_see(&self, viewer: Option<AccountId>, status: &Status) -> Result<bool> {
         let author = accounts::get(self.db(), status.account_id).await?;
@@ -134,15 +188,11 @@ impl Services {
         if text.is_empty() {
             return Err(ServiceError::invalid("Text can't be blank"));
         }
-        let limits = &self.instance().limits;
-        if counted_length(&text, limits.characters_reserved_per_url) + spoiler_text.chars().count()
-            > limits.max_status_chars
-        {
-            return Err(ServiceError::invalid(format!(
-                "Text character limit of {} exceeded",
-                limits.max_status_chars
-            )));
-        }
+        self.check_length(&text, &spoiler_text)?;
+        let poll = match &input.poll {
+            Some(p) => Some(crate::polls::validate(p, &self.instance().limits, now)?),
+            None => None,
+        };
         let mut visibility = match input.visibility.as_deref().filter(|v| !v.is_empty()) {
             Some(v) => v
                 .parse::<Visibility>()
@@ -182,13 +232,12 @@ impl Services {
         let sensitive =
             input.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
 
-        let domain = self.instance().domain.clone();
-        let extracted = text::extract(&text, &domain);
-        let targets = self.mention_targets(&extracted.mentions).await?;
-        let mentioned: Vec<AccountId> = targets.iter().map(|(a, _)| a.id).collect();
-        let link_targets: Vec<MentionTarget> = targets.into_iter().map(|(_, t)| t).collect();
+        let RenderedText {
+            content,
+            mentioned,
+            hashtags,
+        } = self.render_text(&text).await?;
         let i = self.instance();
-        let content = text::render(&text, &domain, &link_targets, |t| i.tag_url(t), true);
 
         let id = StatusId::from(self.ids().next());
         let status = NewStatus {
@@ -233,10 +282,24 @@ impl Services {
             return self.hydrate_one(Some(author), status).await;
         }
         statuses::insert_mentions(&mut tx, self.ids(), id, &mentioned).await?;
-        for name in &extracted.hashtags {
-            let normalized = text::normalize_hashtag(name);
-            let tag = tags::find_or_create(&mut tx, self.ids(), &normalized, name).await?;
-            tags::attach(&mut tx, id, tag.id).await?;
+        self.attach_tags(&mut tx, id, &hashtags).await?;
+        if let Some(p) = &poll {
+            let poll_id = self.ids().next().0;
+            ferrodon_storage::polls::insert(
+                &mut tx,
+                &ferrodon_storage::polls::NewPoll {
+                    id: poll_id,
+                    status_id: id,
+                    account_id: author,
+                    expires_at: p.expires_at,
+                    options: p.options_json(),
+                    multiple: p.multiple,
+                    hide_totals: p.hide_totals,
+                    created_at: now,
+                },
+            )
+            .await?;
+            crate::polls::queue_expiry(&mut tx, self.ids(), poll_id, p.expires_at).await?;
         }
         if visibility != Visibility::Direct {
             accounts::adjust_counts(&mut tx, author, 1, 0, 0).await?;

@@ -24,6 +24,7 @@ pub struct StatusView {
     pub mentions: Vec<Account>,
     pub tags: Vec<Tag>,
     pub application: Option<App>,
+    pub poll: Option<crate::polls::PollView>,
     /// Viewer-relative flags; `None` for anonymous readers.
     pub viewer: Option<ViewerFlags>,
     /// Send the source text instead of HTML (a deleted status, for redrafting).
@@ -136,6 +137,7 @@ impl Services {
                 .collect();
         }
         let [favourited, reblogged, bookmarked, pinned, muted] = &marked;
+        let poll_views = self.poll_views(viewer, &all_ids).await?;
         let matcher: Option<FilterMatcher> = match viewer {
             Some(v) => Some(self.filter_matcher(v).await?),
             None => None,
@@ -155,6 +157,7 @@ impl Services {
                 } else {
                     None
                 },
+                poll: poll_views.get(&s.id).cloned(),
                 viewer: viewer.map(|_| ViewerFlags {
                     favourited: favourited.contains(&s.id.0),
                     reblogged: reblogged.contains(&s.id.0),

@@ -25,6 +25,7 @@ pub mod marks;
 pub mod notification_policies;
 pub mod notifications;
 pub mod oauth;
+pub mod polls;
 pub mod redis_jobs;
 pub mod relations;
 pub mod search;

@@ -508,3 +508,66 @@ pub async fn count_local<'a>(ex: impl Exec<'a>) -> Result<i64> {
     )
     .await
 }
+
+/// What an edit changes on a status.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub text: String,
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub edited_at: DateTime<Utc>,
+}
+
+/// Applies an edit.
+pub async fn update_content<'a>(ex: impl Exec<'a>, id: StatusId, c: &StatusChange) -> Result<()> {
+    sql::execute(
+        ex,
+        "UPDATE statuses SET text = $2, content = $3, spoiler_text = $4, sensitive = $5, \
+         language = $6, edited_at = $7, updated_at = $7 WHERE id = $1",
+        args![
+            id,
+            &c.text,
+            &c.content,
+            &c.spoiler_text,
+            c.sensitive,
+            c.language.clone(),
+            c.edited_at
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Makes `status` mention exactly `accounts`; returns those newly mentioned.
+pub async fn replace_mentions(
+    tx: &mut crate::Tx,
+    ids: &ferrodon_model::IdGenerator,
+    status: StatusId,
+    accounts: &[AccountId],
+) -> Result<Vec<AccountId>> {
+    let before: Vec<i64> = sql::fetch_column(
+        &mut *tx,
+        "SELECT account_id FROM mentions WHERE status_id = $1",
+        args![status],
+    )
+    .await?;
+    for old in &before {
+        if !accounts.iter().any(|a| a.0 == *old) {
+            sql::execute(
+                &mut *tx,
+                "DELETE FROM mentions WHERE status_id = $1 AND account_id = $2",
+                args![status, *old],
+            )
+            .await?;
+        }
+    }
+    let added: Vec<AccountId> = accounts
+        .iter()
+        .filter(|a| !before.contains(&a.0))
+        .copied()
+        .collect();
+    insert_mentions(tx, ids, status, &added).await?;
+    Ok(added)
+}

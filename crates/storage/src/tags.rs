@@ -308,3 +308,14 @@ pub async fn uses_since<'a>(
     a.extend(tags.iter().map(|t| (*t).into()));
     sql::fetch_all(ex, sql, a).await
 }
+
+/// Removes every hashtag from a status (before an edit attaches the new ones).
+pub async fn detach_all<'a>(ex: impl Exec<'a>, status: StatusId) -> Result<()> {
+    sql::execute(
+        ex,
+        "DELETE FROM statuses_tags WHERE status_id = $1",
+        args![status],
+    )
+    .await
+    .map(|_| ())
+}

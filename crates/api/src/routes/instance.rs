@@ -31,12 +31,12 @@ fn media_configuration() -> Value {
     })
 }
 
-fn polls_configuration() -> Value {
+fn polls_configuration(limits: &ferrodon_service::Limits) -> Value {
     json!({
-        "max_options": 4,
-        "max_characters_per_option": 50,
-        "min_expiration": 300,
-        "max_expiration": 2_629_746,
+        "max_options": limits.max_poll_options,
+        "max_characters_per_option": limits.max_poll_option_chars,
+        "min_expiration": limits.min_poll_expiration,
+        "max_expiration": limits.max_poll_expiration,
     })
 }
 
@@ -133,7 +133,7 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
                 "characters_reserved_per_url": limits.characters_reserved_per_url,
             },
             "media_attachments": media_configuration(),
-            "polls": polls_configuration(),
+            "polls": polls_configuration(limits),
             "translation": {"enabled": false},
             "limited_federation": false,
             "timelines_access": {
@@ -183,7 +183,7 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
                 "characters_reserved_per_url": limits.characters_reserved_per_url,
             },
             "media_attachments": media_configuration(),
-            "polls": polls_configuration(),
+            "polls": polls_configuration(limits),
         },
         "contact_account": null,
         "rules": rules_json(&state).await?,

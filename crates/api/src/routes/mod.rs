@@ -12,6 +12,7 @@ pub mod instance;
 pub mod lists;
 pub mod notifications;
 pub mod oauth;
+pub mod polls;
 pub mod relations;
 pub mod statuses;
 pub mod tags;

@@ -5,6 +5,8 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use ferrodon_model::{Page, StatusId, scope};
+use ferrodon_service::edits::EditPost;
+use ferrodon_service::polls::PollInput;
 use ferrodon_service::statuses::{Acted, NewPost};
 use ferrodon_service::views::StatusView;
 use ferrodon_storage::marks::Mark;
@@ -40,6 +42,58 @@ pub struct CreateStatus {
     scheduled_at: Option<String>,
 }
 
+/// `poll[options][]`, `poll[expires_in]`, `poll[multiple]`, `poll[hide_totals]`.
+#[derive(Debug, Deserialize)]
+struct PollParams {
+    #[serde(default, deserialize_with = "de::string_list")]
+    options: Vec<String>,
+    #[serde(default, deserialize_with = "de::opt_i64_lenient")]
+    expires_in: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    multiple: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    hide_totals: Option<bool>,
+}
+
+/// The `poll` parameter; absent when missing or blank (as Rails' `present?`).
+fn poll_input(raw: Option<&Value>) -> ApiResult<Option<PollInput>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let blank = match raw {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    if blank {
+        return Ok(None);
+    }
+    let p: PollParams = crate::params::read(raw.clone())
+        .map_err(|_| ApiError::BadRequest("Invalid value for `poll`".into()))?;
+    Ok(Some(PollInput {
+        options: p.options,
+        expires_in: p.expires_in,
+        multiple: p.multiple.unwrap_or(false),
+        hide_totals: p.hide_totals.unwrap_or(false),
+    }))
+}
+
+/// Media cannot go with a poll (Mastodon's message), and is not supported yet.
+fn check_media(media_ids: &[String], with_poll: bool) -> ApiResult<()> {
+    if media_ids.is_empty() {
+        return Ok(());
+    }
+    if with_poll {
+        return Err(ApiError::Unprocessable(
+            "Cannot attach more than 4 files".into(),
+        ));
+    }
+    // Not silently dropped: posting without them would publish something else.
+    Err(ApiError::Unprocessable(
+        "Media attachments are not supported yet".into(),
+    ))
+}
+
 /// `POST /api/v1/statuses`.
 pub async fn create(
     State(state): State<AppState>,
@@ -48,17 +102,8 @@ pub async fn create(
     Params(p): Params<CreateStatus>,
 ) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:statuses")])?;
-    // Not silently dropped: posting without them would publish something else.
-    if !p.media_ids.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "Media attachments are not supported yet".into(),
-        ));
-    }
-    if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::Unprocessable(
-            "Polls are not supported yet".into(),
-        ));
-    }
+    let poll = poll_input(p.poll.as_ref())?;
+    check_media(&p.media_ids, poll.is_some())?;
     if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::Unprocessable(
             "Scheduled statuses are not supported yet".into(),
@@ -81,6 +126,7 @@ pub async fn create(
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
                 application: Some(principal.app_id),
+                poll,
             },
         )
         .await?;
@@ -313,4 +359,65 @@ pub async fn reblogged_by(
     Params(p): Params<Paging>,
 ) -> ApiResult<Response> {
     acted_on_by(state, uri, id, auth, p, Acted::Reblogged).await
+}
+
+/// `PUT /api/v1/statuses/:id`.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+    Params(p): Params<CreateStatus>,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:statuses")])?;
+    let poll = poll_input(p.poll.as_ref())?;
+    check_media(&p.media_ids, poll.is_some())?;
+    let view = state
+        .services
+        .edit_status(
+            user.account_id,
+            path_id(&id)?,
+            EditPost {
+                text: p.status,
+                spoiler_text: p.spoiler_text,
+                sensitive: p.sensitive,
+                language: p.language,
+                poll,
+            },
+        )
+        .await?;
+    Ok(Json(entities::status(state.services.instance(), &view)))
+}
+
+/// `GET /api/v1/statuses/:id/history`.
+pub async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
+    let edits = state.services.status_history(viewer, path_id(&id)?).await?;
+    let i = state.services.instance();
+    Ok(Json(Value::Array(
+        edits.iter().map(|e| entities::status_edit(i, e)).collect(),
+    )))
+}
+
+/// `GET /api/v1/statuses/:id/source`.
+pub async fn source(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("read:statuses")])?;
+    let source = state
+        .services
+        .status_source(user.account_id, path_id(&id)?)
+        .await?;
+    Ok(Json(json!({
+        "id": source.id.to_string(),
+        "text": source.text,
+        "spoiler_text": source.spoiler_text,
+    })))
 }
