@@ -9,15 +9,16 @@
 // from ./node_modules beside this script.
 //
 // Creates an app, registers alice and bob, logs them in with the password
-// grant, then: verifies credentials; updates the profile (display name, note,
-// an avatar when the server accepts images); follows; posts with a content
-// warning; replies; favourites, boosts and bookmarks; reads notifications
-// (v1 and grouped v2); lists and a list timeline; a v2 keyword filter applied
-// to the home timeline; a poll and a vote; an edit and its history; search v2
-// (accounts, hashtags, statuses with an indexable account); delete; mute;
-// block. Every step is checked; the first failure exits non-zero naming the
-// step. Usernames carry a random suffix, so the script can run repeatedly
-// against a long-lived server.
+// grant, then: verifies credentials; updates the profile (display name, note;
+// an avatar and a status with an image when the server accepts PNG); follows;
+// posts with a content warning (and an Idempotency-Key); replies; favourites,
+// boosts and bookmarks; reads notifications (v1 and grouped v2); lists and a
+// list timeline; a v2 keyword filter applied to the home timeline; Link-header
+// pagination; a poll and a vote; an edit, its history and the `update`
+// notification; search v2 (accounts, hashtags, statuses of an indexable
+// account); delete; mute; block; token revocation. Every step is checked; the
+// first failure exits non-zero naming the step. Usernames carry a random
+// suffix, so the script can run repeatedly against a long-lived server.
 
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -196,6 +197,7 @@ async function main(baseUrl) {
     } else {
       console.log("  avatar: skipped, the server lists no image types in configuration.media_attachments");
     }
+    const mediaSupported = mimeTypes.includes("image/png");
 
     at("follow each other");
     let rel = await alice.v1.accounts.$select(bobMe.id).follow();
@@ -220,6 +222,24 @@ async function main(baseUrl) {
     check(first.content.includes("Hello from masto.js"), `content ${show(first.content)}`);
     check(first.visibility === "public", `visibility ${show(first.visibility)}`);
     check(first.tags.some((t) => t.name === tag), `tags ${show(first.tags)}`);
+
+    if (mediaSupported) {
+      at("a status with an image");
+      // masto.js polls GET /api/v1/media/:id until the attachment has a URL.
+      const media = await bob.v2.media.create({
+        file: new File([PNG], "dot.png", { type: "image/png" }),
+        description: "a single dot",
+      });
+      check(media.id && media.type === "image" && media.url && media.description === "a single dot", `media ${show(media)}`);
+      const withMedia = await bob.v1.statuses.create({ status: "A picture", mediaIds: [media.id] });
+      check(
+        withMedia.mediaAttachments.length === 1 && withMedia.mediaAttachments[0].id === media.id,
+        `media_attachments ${show(withMedia.mediaAttachments)}`,
+      );
+      const served = await fetch(media.url.replace(/^https?:\/\/[^/]+/, baseUrl));
+      check(served.ok, `GET the attachment: HTTP ${served.status}`);
+      await bob.v1.statuses.$select(withMedia.id).remove();
+    }
 
     at("the post reaches alice's home");
     await poll("bob's post in alice's home", () => alice.v1.timelines.home.list(), (tl) => ids(tl).includes(first.id));
