@@ -292,6 +292,13 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(announcements::react).delete(announcements::unreact),
         )
         .route("/api/v1/reports", post(announcements::report))
+        .route("/api/v1/scheduled_statuses", get(routes::scheduled::index))
+        .route(
+            "/api/v1/scheduled_statuses/{id}",
+            get(routes::scheduled::show)
+                .put(routes::scheduled::update)
+                .delete(routes::scheduled::delete),
+        )
         .route("/api/v2/filters", get(filters::index).post(filters::create))
         .route(
             "/api/v2/filters/{id}",

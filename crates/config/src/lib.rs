@@ -171,6 +171,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Shortest poll duration accepted, in seconds (Mastodon's 300; lowered only by tests).
     pub poll_min_expiration_s: u64,
+    /// How far ahead a status must be scheduled, in seconds (Mastodon's 300; lowered only by tests).
+    pub scheduled_min_offset_s: u64,
     pub rate_limits: RateLimits,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -367,6 +369,13 @@ pub const SETTINGS: &[Setting] = &[
         default: "300",
         secret: false,
         doc: "Shortest poll duration accepted, in seconds (Mastodon's five minutes); meant to be lowered only by tests.",
+    },
+    Setting {
+        key: "limits.scheduled_min_offset_s",
+        env: &["FERRODON_SCHEDULED_MIN_OFFSET"],
+        default: "300",
+        secret: false,
+        doc: "How far ahead a status must be scheduled, in seconds (Mastodon's five minutes); meant to be lowered only by tests.",
     },
     Setting {
         key: "rate_limits.api",
@@ -819,6 +828,10 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
             .unwrap_or(1024 * 1024),
         poll_min_expiration_s: raw
             .parse("limits.poll_min_expiration_s", parse_num::<u64>)?
+            .unwrap_or(300)
+            .max(1),
+        scheduled_min_offset_s: raw
+            .parse("limits.scheduled_min_offset_s", parse_num::<u64>)?
             .unwrap_or(300)
             .max(1),
         rate_limits: RateLimits {

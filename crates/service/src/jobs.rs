@@ -26,13 +26,14 @@ pub fn registry() -> Registry<Services> {
         .register::<Probe>()
         .register::<Noop>()
         .register::<Cleanup>()
-        .register::<crate::polls::PollExpired>();
+        .register::<crate::polls::PollExpired>()
+        .register::<crate::scheduled::PublishScheduledStatus>();
     r
 }
 
 /// The periodic ticks: Mastodon's clean-ups (expired authorization codes,
 /// revoked tokens, idempotency keys, old tick records, the dead set).
-/// Scheduled statuses join here when they exist.
+/// (Scheduled statuses and poll ends are delayed jobs, not ticks.)
 pub fn schedule(cleanup_every: Duration) -> Schedule {
     Schedule::new().every("cleanup", cleanup_every, |slot| Cleanup { slot })
 }

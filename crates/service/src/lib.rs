@@ -18,6 +18,7 @@ pub mod notification_requests;
 pub mod notifications;
 pub mod polls;
 pub mod relations;
+pub mod scheduled;
 pub mod search;
 pub mod server_content;
 pub mod statuses;
@@ -165,6 +166,11 @@ pub struct Limits {
     /// Shortest and longest poll duration, in seconds.
     pub min_poll_expiration: i64,
     pub max_poll_expiration: i64,
+    /// How far ahead a status must be scheduled, in seconds.
+    pub min_schedule_offset: i64,
+    /// Scheduled statuses per account, in all and per day.
+    pub max_scheduled_total: i64,
+    pub max_scheduled_daily: i64,
 }
 
 impl Default for Limits {
@@ -181,6 +187,9 @@ impl Default for Limits {
             min_poll_expiration: 300,
             // One month, as Rails counts it (30.436875 days).
             max_poll_expiration: 2_629_746,
+            min_schedule_offset: 300,
+            max_scheduled_total: 300,
+            max_scheduled_daily: 25,
         }
     }
 }
@@ -222,6 +231,7 @@ impl Instance {
             password_grant: config.password_grant,
             limits: Limits {
                 min_poll_expiration: i64::try_from(config.poll_min_expiration_s).unwrap_or(300),
+                min_schedule_offset: i64::try_from(config.scheduled_min_offset_s).unwrap_or(300),
                 ..Limits::default()
             },
         }

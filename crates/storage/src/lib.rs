@@ -28,6 +28,7 @@ pub mod oauth;
 pub mod polls;
 pub mod redis_jobs;
 pub mod relations;
+pub mod scheduled;
 pub mod search;
 pub mod server_content;
 mod sql;

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod polls;
 pub mod relations;
+pub mod scheduled;
 pub mod statuses;
 pub mod tags;
 pub mod timelines;

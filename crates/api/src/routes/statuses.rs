@@ -104,32 +104,36 @@ pub async fn create(
     let user = auth.user(&[scope!("write:statuses")])?;
     let poll = poll_input(p.poll.as_ref())?;
     check_media(&p.media_ids, poll.is_some())?;
-    if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::Unprocessable(
-            "Scheduled statuses are not supported yet".into(),
-        ));
-    }
+    // A time in the past publishes at once, as Mastodon does.
+    let scheduled_at = match p.scheduled_at.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(raw) => {
+            Some(super::scheduled::parse_time(raw)?).filter(|at| *at > ferrodon_storage::now())
+        }
+        None => None,
+    };
     let principal = auth.token(&[])?;
-    let view = state
-        .services
-        .post(
-            user.account_id,
-            NewPost {
-                text: p.status,
-                spoiler_text: p.spoiler_text,
-                sensitive: p.sensitive,
-                visibility: p.visibility,
-                in_reply_to_id: p.in_reply_to_id.map(StatusId),
-                language: p.language,
-                idempotency_key: headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-                application: Some(principal.app_id),
-                poll,
-            },
-        )
-        .await?;
+    let input = NewPost {
+        text: p.status,
+        spoiler_text: p.spoiler_text,
+        sensitive: p.sensitive,
+        visibility: p.visibility,
+        in_reply_to_id: p.in_reply_to_id.map(StatusId),
+        language: p.language,
+        idempotency_key: headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        application: Some(principal.app_id),
+        poll,
+    };
+    if let Some(at) = scheduled_at {
+        let v = state
+            .services
+            .schedule_post(user.account_id, input, at)
+            .await?;
+        return Ok(Json(super::scheduled::scheduled_status(&v)));
+    }
+    let view = state.services.post(user.account_id, input).await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
