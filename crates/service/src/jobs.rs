@@ -256,6 +256,7 @@ impl Job for Cleanup {
         ferrodon_storage::idempotency::delete_before(db, now - chrono::Duration::hours(2)).await?;
         ferrodon_storage::jobs::prune_ticks(db, now - chrono::Duration::days(2)).await?;
         ferrodon_storage::relations::delete_expired_mutes(db, now).await?;
+        services.remove_stale_media().await?;
         services.jobs().prune_dead(now).await?;
         ferrodon_storage::jobs::record_probe(db, &format!("tick:cleanup:{}", self.slot), now)
             .await?;
@@ -326,6 +327,7 @@ impl Job for MergeIntoHome {
             AccountTimeline {
                 exclude_replies: true,
                 exclude_reblogs: false,
+                only_media: false,
             },
             &PageBounds::first(200),
         )

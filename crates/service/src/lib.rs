@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod discovery;
 pub mod filters;
 pub mod jobs;
+pub mod media;
 pub mod notifications;
 pub mod relations;
 pub mod search;
@@ -185,6 +186,8 @@ pub struct Instance {
     pub registrations: RegistrationMode,
     pub password_grant: bool,
     pub limits: Limits,
+    /// Where uploads live and how large they may be.
+    pub media: ferrodon_config::MediaConfig,
 }
 
 impl Instance {
@@ -207,6 +210,7 @@ impl Instance {
             registrations: config.registrations,
             password_grant: config.password_grant,
             limits: Limits::default(),
+            media: config.media.clone(),
         }
     }
 
@@ -223,6 +227,10 @@ impl Instance {
     }
     pub fn status_url(&self, username: &str, id: i64) -> String {
         format!("{}/@{username}/{id}", self.base_url)
+    }
+    /// Public URL of a file stored under the media directory.
+    pub fn media_url(&self, path: &str) -> String {
+        format!("{}/system/{path}", self.base_url)
     }
     pub fn tag_url(&self, name: &str) -> String {
         let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();

@@ -29,6 +29,8 @@ pub struct NewPost {
     pub language: Option<String>,
     pub idempotency_key: Option<String>,
     pub application: Option<AppId>,
+    /// Uploads to attach, in this order (`media_ids[]`).
+    pub media_ids: Vec<i64>,
 }
 
 /// A language code as stored: ISO 639 (two or three letters), lower-case;
@@ -131,7 +133,8 @@ impl Services {
             .ok_or_else(ServiceError::not_found)?;
         let text = input.text.unwrap_or_default().trim().to_owned();
         let spoiler_text = input.spoiler_text.unwrap_or_default().trim().to_owned();
-        if text.is_empty() {
+        // A status may be only media (Mastodon: `unless: -> { with_media? }`).
+        if text.is_empty() && input.media_ids.is_empty() {
             return Err(ServiceError::invalid("Text can't be blank"));
         }
         let limits = &self.instance().limits;
@@ -181,6 +184,8 @@ impl Services {
             .or(user.default_language.clone());
         let sensitive =
             input.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
+
+        let media_ids = self.media_for_post(author, &input.media_ids).await?;
 
         let domain = self.instance().domain.clone();
         let extracted = text::extract(&text, &domain);
@@ -232,6 +237,7 @@ impl Services {
                 .ok_or_else(ServiceError::not_found)?;
             return self.hydrate_one(Some(author), status).await;
         }
+        self.attach_media(&mut tx, author, id, &media_ids).await?;
         statuses::insert_mentions(&mut tx, self.ids(), id, &mentioned).await?;
         for name in &extracted.hashtags {
             let normalized = text::normalize_hashtag(name);
@@ -262,6 +268,8 @@ impl Services {
         let reblogs = statuses::reblogs_of(db, status.id).await?;
         let thread = conversations::conversation_of(db, status.id).await?;
         let mut tx = db.begin().await?;
+        // Its media stay a day, unattached, so a redraft can reuse them.
+        ferrodon_storage::media::detach_all(&mut tx, status.id).await?;
         if !statuses::delete(&mut tx, status.id).await? {
             return Ok(());
         }

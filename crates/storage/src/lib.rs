@@ -21,6 +21,7 @@ pub mod follows;
 pub mod idempotency;
 pub mod jobs;
 pub mod marks;
+pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod redis_jobs;

@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod discovery;
 pub mod filters;
 pub mod instance;
+pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod relations;

@@ -48,10 +48,10 @@ pub async fn create(
     Params(p): Params<CreateStatus>,
 ) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:statuses")])?;
-    // Not silently dropped: posting without them would publish something else.
-    if !p.media_ids.is_empty() {
+    // Mastodon refuses media beside a poll with its "too many" message.
+    if !p.media_ids.is_empty() && p.poll.as_ref().is_some_and(|v| !v.is_null()) {
         return Err(ApiError::Unprocessable(
-            "Media attachments are not supported yet".into(),
+            ferrodon_service::media::too_many_media(),
         ));
     }
     if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
@@ -81,6 +81,12 @@ pub async fn create(
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
                 application: Some(principal.app_id),
+                // As Rails' `to_i`: an id that is not a number matches nothing.
+                media_ids: p
+                    .media_ids
+                    .iter()
+                    .map(|id| id.trim().parse().unwrap_or(0))
+                    .collect(),
             },
         )
         .await?;
