@@ -98,11 +98,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
+    use axum::extract::DefaultBodyLimit;
     use routes::{
         accounts, announcements, apps, conversations, discovery, filters, instance, media,
         notifications, oauth, relations, statuses, tags, timelines,
     };
-    use axum::extract::DefaultBodyLimit;
     // Uploads have their own body limits (the largest file plus the form).
     let upload_limit = DefaultBodyLimit::max(media::upload_body_limit(&state));
     let profile_limit = DefaultBodyLimit::max(accounts::update_credentials_body_limit(&state));

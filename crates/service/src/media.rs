@@ -139,7 +139,12 @@ fn le16(b: &[u8], i: usize) -> Option<u32> {
 }
 
 fn le24(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([*b.get(i)?, *b.get(i + 1)?, *b.get(i + 2)?, 0]))
+    Some(u32::from_le_bytes([
+        *b.get(i)?,
+        *b.get(i + 1)?,
+        *b.get(i + 2)?,
+        0,
+    ]))
 }
 
 fn be32(b: &[u8], i: usize) -> Option<u32> {
@@ -217,11 +222,14 @@ pub fn id_partition(id: i64) -> String {
 /// so serving it can never leave the media directory.
 pub fn is_stored_path(path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
-    let Some(rest) = parts.strip_prefix(&["media_attachments", "files"][..]).or_else(|| {
-        parts
-            .strip_prefix(&["accounts", "avatars"][..])
-            .or_else(|| parts.strip_prefix(&["accounts", "headers"][..]))
-    }) else {
+    let Some(rest) = parts
+        .strip_prefix(&["media_attachments", "files"][..])
+        .or_else(|| {
+            parts
+                .strip_prefix(&["accounts", "avatars"][..])
+                .or_else(|| parts.strip_prefix(&["accounts", "headers"][..]))
+        })
+    else {
         return false;
     };
     let Some((file, dirs)) = rest.split_last() else {
@@ -377,10 +385,22 @@ impl Services {
     }
 
     /// Recognises an upload and checks its size against its kind's limit.
-    async fn identify(&self, upload: &Upload, attribute: &str, images_only: bool, limit: Option<u64>) -> Result<(Sniffed, Vec<u8>)> {
+    async fn identify(
+        &self,
+        upload: &Upload,
+        attribute: &str,
+        images_only: bool,
+        limit: Option<u64>,
+    ) -> Result<(Sniffed, Vec<u8>)> {
         let head = read_head(&upload.path).await.map_err(io_error)?;
         let found = sniff(&head)
-            .filter(|s| !images_only || matches!(s.content_type, "image/jpeg" | "image/png" | "image/gif" | "image/webp"))
+            .filter(|s| {
+                !images_only
+                    || matches!(
+                        s.content_type,
+                        "image/jpeg" | "image/png" | "image/gif" | "image/webp"
+                    )
+            })
             .ok_or_else(|| ServiceError::invalid(format!("{attribute} content type is invalid")))?;
         let media = &self.instance().media;
         let limit = limit.unwrap_or(if found.kind == "image" {
@@ -433,7 +453,11 @@ impl Services {
 
     /// One of `account`'s unattached uploads (Mastodon shows and edits only
     /// those here; attached ones are edited with their status), or 404.
-    pub async fn own_unattached_media(&self, account: AccountId, id: i64) -> Result<MediaAttachment> {
+    pub async fn own_unattached_media(
+        &self,
+        account: AccountId,
+        id: i64,
+    ) -> Result<MediaAttachment> {
         media::get_own(self.db(), account, id)
             .await?
             .filter(|m| m.status_id.is_none())
@@ -627,10 +651,19 @@ mod tests {
         assert_eq!(sniff(PNG_1X1).map(|s| s.content_type), Some("image/png"));
         assert_eq!(dimensions("image/png", PNG_1X1), Some((3, 2)));
         assert_eq!(sniff(b"GIF89a\x05\x00\x07\x00").map(|s| s.ext), Some("gif"));
-        assert_eq!(dimensions("image/gif", b"GIF89a\x05\x00\x07\x00"), Some((5, 7)));
+        assert_eq!(
+            dimensions("image/gif", b"GIF89a\x05\x00\x07\x00"),
+            Some((5, 7))
+        );
         assert_eq!(sniff(b"hello, I am text").map(|s| s.kind), None);
-        assert_eq!(sniff(b"\x00\x00\x00\x18ftypmp42").map(|s| s.kind), Some("video"));
-        assert_eq!(sniff(b"\x00\x00\x00\x18ftypM4A ").map(|s| s.kind), Some("audio"));
+        assert_eq!(
+            sniff(b"\x00\x00\x00\x18ftypmp42").map(|s| s.kind),
+            Some("video")
+        );
+        assert_eq!(
+            sniff(b"\x00\x00\x00\x18ftypM4A ").map(|s| s.kind),
+            Some("audio")
+        );
         assert_eq!(sniff(b"\x00\x00\x00\x18ftypheic"), None);
         assert_eq!(sniff(b"ID3\x04\x00").map(|s| s.kind), Some("audio"));
         assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt ").map(|s| s.ext), Some("wav"));
@@ -652,7 +685,10 @@ mod tests {
 
     #[test]
     fn paths_are_partitioned_and_checked() {
-        assert_eq!(id_partition(116_000_000_000_000_001), "116/000/000/000/000/001");
+        assert_eq!(
+            id_partition(116_000_000_000_000_001),
+            "116/000/000/000/000/001"
+        );
         assert_eq!(id_partition(5), "000/000/000/000/000/005");
         let ok = format!(
             "media_attachments/files/{}/original/{}.png",
@@ -662,7 +698,9 @@ mod tests {
         assert!(is_stored_path(&ok));
         assert!(!is_stored_path(&ok.replace("original", "..")));
         assert!(!is_stored_path(&ok.replace(".png", ".html")));
-        assert!(!is_stored_path("media_attachments/files/../../../etc/passwd"));
+        assert!(!is_stored_path(
+            "media_attachments/files/../../../etc/passwd"
+        ));
         assert!(!is_stored_path(&format!("/{ok}")));
         assert!(!is_stored_path(&ok.replace("000/", "0a0/")));
     }

@@ -194,8 +194,8 @@ pub async fn update_credentials(
 
 /// The body limit of `update_credentials`: both images at their largest.
 pub fn update_credentials_body_limit(state: &AppState) -> usize {
-    let images = usize::try_from(2 * ferrodon_service::media::MAX_PROFILE_IMAGE_BYTES)
-        .unwrap_or(usize::MAX);
+    let images =
+        usize::try_from(2 * ferrodon_service::media::MAX_PROFILE_IMAGE_BYTES).unwrap_or(usize::MAX);
     images
         .saturating_add(state.max_body_bytes)
         .saturating_add(64 * 1024)
@@ -219,12 +219,22 @@ async fn delete_profile_image(
 
 /// `DELETE /api/v1/profile/avatar` (Mastodon 4.2): back to the default image.
 pub async fn delete_avatar(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    delete_profile_image(state, auth, ferrodon_storage::accounts::ProfileImage::Avatar).await
+    delete_profile_image(
+        state,
+        auth,
+        ferrodon_storage::accounts::ProfileImage::Avatar,
+    )
+    .await
 }
 
 /// `DELETE /api/v1/profile/header`.
 pub async fn delete_header(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    delete_profile_image(state, auth, ferrodon_storage::accounts::ProfileImage::Header).await
+    delete_profile_image(
+        state,
+        auth,
+        ferrodon_storage::accounts::ProfileImage::Header,
+    )
+    .await
 }
 
 /// `GET /api/v1/accounts/:id`.

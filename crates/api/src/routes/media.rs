@@ -47,7 +47,11 @@ pub fn upload_body_limit(state: &AppState) -> usize {
 /// `POST /api/v2/media` (and the deprecated `/api/v1/media`): the file is
 /// stored and read at once, so the answer is always 200 with its URL (Mastodon
 /// answers 202 with `url: null` only while it processes large files later).
-pub async fn create(State(state): State<AppState>, auth: Auth, req: Request) -> ApiResult<Json<Value>> {
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    req: Request,
+) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:media")])?;
     let rules = media_rules(&state).await?;
     let (value, files) =
@@ -127,7 +131,9 @@ pub async fn file(State(state): State<AppState>, Path(path): Path<String>) -> Ap
         .rsplit_once('.')
         .and_then(|(_, ext)| ferrodon_service::media::content_type_of_ext(ext))
         .ok_or_else(not_found)?;
-    let file = tokio::fs::File::open(&full).await.map_err(|_| not_found())?;
+    let file = tokio::fs::File::open(&full)
+        .await
+        .map_err(|_| not_found())?;
     let meta = file.metadata().await.map_err(|_| not_found())?;
     if !meta.is_file() {
         return Err(not_found().into());
