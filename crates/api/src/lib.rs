@@ -131,10 +131,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/profile/header",
             axum::routing::delete(accounts::delete_header),
         )
-        .route(
-            "/api/v2/media",
-            post(media::create).layer(upload_limit.clone()),
-        )
+        .route("/api/v2/media", post(media::create).layer(upload_limit))
         .route("/api/v1/media", post(media::create).layer(upload_limit))
         .route(
             "/api/v1/media/{id}",

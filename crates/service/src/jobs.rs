@@ -30,7 +30,8 @@ pub fn registry() -> Registry<Services> {
 }
 
 /// The periodic ticks: Mastodon's clean-ups (expired authorization codes,
-/// revoked tokens, idempotency keys, old tick records, the dead set).
+/// revoked tokens, idempotency keys, old tick records, the dead set, media
+/// left unattached for a day).
 /// Scheduled statuses join here when they exist.
 pub fn schedule(cleanup_every: Duration) -> Schedule {
     Schedule::new().every("cleanup", cleanup_every, |slot| Cleanup { slot })
