@@ -14,6 +14,7 @@ pub mod edits;
 pub mod filters;
 pub mod jobs;
 pub mod lists;
+pub mod media;
 pub mod notification_requests;
 pub mod notifications;
 pub mod polls;
@@ -208,6 +209,8 @@ pub struct Instance {
     pub registrations: RegistrationMode,
     pub password_grant: bool,
     pub limits: Limits,
+    /// Where uploads live and how large they may be.
+    pub media: ferrodon_config::MediaConfig,
 }
 
 impl Instance {
@@ -234,6 +237,7 @@ impl Instance {
                 min_schedule_offset: i64::try_from(config.scheduled_min_offset_s).unwrap_or(300),
                 ..Limits::default()
             },
+            media: config.media.clone(),
         }
     }
 
@@ -250,6 +254,10 @@ impl Instance {
     }
     pub fn status_url(&self, username: &str, id: i64) -> String {
         format!("{}/@{username}/{id}", self.base_url)
+    }
+    /// Public URL of a file stored under the media directory.
+    pub fn media_url(&self, path: &str) -> String {
+        format!("{}/system/{path}", self.base_url)
     }
     pub fn tag_url(&self, name: &str) -> String {
         let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();

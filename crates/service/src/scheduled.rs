@@ -275,6 +275,7 @@ impl Services {
                     idempotency_key: Some(format!("scheduled-{id}")),
                     application: p.application_id.map(AppId),
                     poll: p.poll,
+                    media_ids: Vec::new(),
                 },
             )
             .await;

@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod lists;
 pub mod marks;
+pub mod media;
 pub mod notification_policies;
 pub mod notifications;
 pub mod oauth;

@@ -78,20 +78,14 @@ fn poll_input(raw: Option<&Value>) -> ApiResult<Option<PollInput>> {
     }))
 }
 
-/// Media cannot go with a poll (Mastodon's message), and is not supported yet.
+/// Media cannot go with a poll (Mastodon's "too many" message).
 fn check_media(media_ids: &[String], with_poll: bool) -> ApiResult<()> {
-    if media_ids.is_empty() {
-        return Ok(());
-    }
-    if with_poll {
+    if !media_ids.is_empty() && with_poll {
         return Err(ApiError::Unprocessable(
-            "Cannot attach more than 4 files".into(),
+            ferrodon_service::media::too_many_media(),
         ));
     }
-    // Not silently dropped: posting without them would publish something else.
-    Err(ApiError::Unprocessable(
-        "Media attachments are not supported yet".into(),
-    ))
+    Ok(())
 }
 
 /// `POST /api/v1/statuses`.
@@ -125,8 +119,19 @@ pub async fn create(
             .map(str::to_owned),
         application: Some(principal.app_id),
         poll,
+        // As Rails' `to_i`: an id that is not a number matches nothing.
+        media_ids: p
+            .media_ids
+            .iter()
+            .map(|id| id.trim().parse().unwrap_or(0))
+            .collect(),
     };
     if let Some(at) = scheduled_at {
+        if !input.media_ids.is_empty() {
+            return Err(ApiError::Unprocessable(
+                "Scheduled statuses with media are not supported yet".into(),
+            ));
+        }
         let v = state
             .services
             .schedule_post(user.account_id, input, at)
