@@ -5,16 +5,20 @@ Usage: mastodon_py_journey.py BASE_URL
 
 Creates an app, registers two users, logs in with the password grant, posts,
 follows, reads the home, public and hashtag timelines, paginates, favourites,
-reblogs, replies, deletes, unfollows, posts and votes in polls, edits
-statuses and revokes the token. Every step is
+reblogs, replies, uploads an avatar and media, deletes, unfollows, posts and
+votes in polls, edits statuses and revokes the token. Every step is
 checked; the first failure exits non-zero with a message saying which step
 failed. Usernames carry a random suffix, so the script can run repeatedly
 against a long-lived server.
 """
 
+import base64
+import io
 import sys
 import time
 import traceback
+import urllib.parse
+import urllib.request
 import uuid
 
 from mastodon import Mastodon, MastodonAPIError, MastodonNotFoundError, MastodonUnauthorizedError
@@ -131,6 +135,42 @@ def polls_and_edits(alice, bob, at):
     check([o.title for o in reedited.poll.options] == ["tea", "juice"], f"edited poll {reedited.poll!r}")
     check(reedited.poll.votes_count == 0, "changing the options resets the votes")
     check(not bob.poll(with_poll.poll.id).voted, "bob's votes are gone")
+# A valid 1x1 PNG.
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+)
+
+
+def fetch_bytes(base_url, url):
+    """GETs a media URL through base_url (its path only); returns (content type, bytes)."""
+    parts = urllib.parse.urlsplit(url)
+    with urllib.request.urlopen(base_url + parts.path, timeout=10) as response:
+        return response.headers.get("Content-Type"), response.read()
+
+
+def media_journey(client, me, base_url, at):
+    """Avatar upload, a media upload and a status carrying it; the URLs serve the bytes."""
+    at("upload an avatar")
+    updated = client.account_update_credentials(avatar=io.BytesIO(PIXEL_PNG), avatar_mime_type="image/png")
+    check("/system/accounts/avatars/" in updated.avatar, f"avatar {updated.avatar!r}")
+    check(client.account(me.id).avatar == updated.avatar, "the avatar is public")
+    content_type, body = fetch_bytes(base_url, updated.avatar)
+    check(body == PIXEL_PNG and content_type == "image/png", f"the avatar URL serves {content_type!r}")
+
+    at("upload media and post it")
+    media = client.media_post(
+        io.BytesIO(PIXEL_PNG), mime_type="image/png", file_name="pixel.png",
+        description="one pixel", focus=(0.5, -0.5), synchronous=True,
+    )
+    check(media.type == "image" and media.url, f"media {media!r}")
+    check(media.meta.original.width == 1 and media.meta.original.height == 1, f"meta {media.meta!r}")
+    check(media.description == "one pixel", f"description {media.description!r}")
+    status = client.status_post("A pixel", media_ids=[media.id])
+    check([str(m.id) for m in status.media_attachments] == [str(media.id)], f"attachments {status.media_attachments!r}")
+    content_type, body = fetch_bytes(base_url, status.media_attachments[0].url)
+    check(body == PIXEL_PNG and content_type == "image/png", f"the media URL serves {content_type!r}")
+    only_media = client.account_statuses(me.id, only_media=True)
+    check(ids(only_media) == [str(status.id)], f"only_media {ids(only_media)!r}")
 
 
 def main(base_url):
@@ -271,6 +311,8 @@ def main(base_url):
         updated = alice.account_update_credentials(display_name="Alice", note="Testing Ferrodon", locked=False)
         check(updated.display_name == "Alice", f"display_name {updated.display_name!r}")
         check(alice.account(alice_me.id).display_name == "Alice", "display_name is public")
+
+        media_journey(alice, alice_me, base_url, at)
 
         at("delete")
         deleted = alice.status_delete(reply.id)

@@ -246,6 +246,39 @@ pub fn multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// One file part of a multipart body: field name, file name, declared content type, bytes.
+pub struct FilePart<'a> {
+    pub name: &'a str,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// A multipart/form-data body with text fields and file parts; returns (content type, body).
+pub fn multipart_with_files(fields: &[(&str, &str)], files: &[FilePart]) -> (String, Vec<u8>) {
+    let (content_type, mut body) = multipart(fields);
+    let boundary = content_type
+        .rsplit_once("boundary=")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    // Drop the closing delimiter, add the files, close again.
+    body.truncate(body.len() - format!("--{boundary}--\r\n").len());
+    for f in files {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!(
+                "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+                f.name, f.file_name, f.content_type
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(f.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (content_type, body)
+}
+
 // ---------------------------------------------------------------------------
 // HTTP
 
@@ -272,6 +305,15 @@ impl Body {
 
     pub fn multipart(fields: &[(&str, &str)]) -> Body {
         let (content_type, bytes) = multipart(fields);
+        Body::Raw {
+            content_type,
+            bytes,
+        }
+    }
+
+    /// Multipart with file parts.
+    pub fn multipart_files(fields: &[(&str, &str)], files: &[FilePart]) -> Body {
+        let (content_type, bytes) = multipart_with_files(fields, files);
         Body::Raw {
             content_type,
             bytes,

@@ -69,16 +69,17 @@ pub fn account(i: &Instance, a: &Account) -> AccountJson {
     };
     let suspended = a.suspended_at.is_some();
     let missing = |kind: &str| format!("{}/{kind}/original/missing.png", i.base_url);
-    let avatar = a
-        .avatar_remote_url
-        .clone()
-        .filter(|_| !suspended)
-        .unwrap_or_else(|| missing("avatars"));
-    let header = a
-        .header_remote_url
-        .clone()
-        .filter(|_| !suspended)
-        .unwrap_or_else(|| missing("headers"));
+    // A local file, else the remote URL, else the default image. The static
+    // version is the same file (animated GIFs are not converted).
+    let image = |file: &Option<String>, remote: &Option<String>, kind: &str| {
+        file.as_deref()
+            .map(|f| i.media_url(f))
+            .or_else(|| remote.clone())
+            .filter(|_| !suspended)
+            .unwrap_or_else(|| missing(kind))
+    };
+    let avatar = image(&a.avatar_file, &a.avatar_remote_url, "avatars");
+    let header = image(&a.header_file, &a.header_remote_url, "headers");
     let url = i.url_of(a);
     let fields = if suspended {
         Vec::new()
@@ -205,7 +206,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         "edited_at": s.edited_at.map(time),
         "reblog": v.reblog.as_ref().map(|r| status(i, r)),
         "account": account(i, &v.account),
-        "media_attachments": [],
+        "media_attachments": v.media.iter().map(|m| media_attachment(i, m)).collect::<Vec<_>>(),
         "mentions": mentions,
         "tags": tags,
         "emojis": [],
@@ -278,6 +279,46 @@ pub fn status_edit(i: &Instance, e: &EditView) -> Value {
         });
     }
     out
+}
+
+/// A MediaAttachment entity. Nothing is processed yet: the preview is the
+/// file itself and `blurhash` is null; `meta` has `original` and `small`
+/// (the same) when the image's size is known, and `focus` when set.
+pub fn media_attachment(i: &Instance, m: &ferrodon_storage::media::MediaAttachment) -> Value {
+    let url = i.media_url(&m.file_path);
+    let mut meta = serde_json::Map::new();
+    if let (Some(w), Some(h)) = (m.width, m.height)
+        && w > 0
+        && h > 0
+    {
+        let size = json!({
+            "width": w,
+            "height": h,
+            "size": format!("{w}x{h}"),
+            "aspect": f64::from(w) / f64::from(h),
+        });
+        meta.insert("original".into(), size.clone());
+        meta.insert("small".into(), size);
+    }
+    if let Some((x, y)) = m
+        .focus
+        .as_deref()
+        .and_then(ferrodon_service::media::focus_point)
+    {
+        meta.insert("focus".into(), json!({"x": x, "y": y}));
+    }
+    json!({
+        "id": m.id.to_string(),
+        "type": m.kind,
+        "url": url,
+        "preview_url": url,
+        "remote_url": null,
+        "preview_remote_url": null,
+        "text_url": null,
+        "meta": Value::Object(meta),
+        "description": m.description,
+        "blurhash": m.blurhash,
+    })
 }
 
 pub fn relationship(r: &RelationshipView) -> Value {

@@ -98,10 +98,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
+    use axum::extract::DefaultBodyLimit;
     use routes::{
-        accounts, announcements, apps, conversations, discovery, filters, instance, lists,
+        accounts, announcements, apps, conversations, discovery, filters, instance, lists, media,
         notifications, oauth, polls, relations, statuses, tags, timelines,
     };
+    // Uploads have their own body limits (the largest file plus the form).
+    let upload_limit = DefaultBodyLimit::max(media::upload_body_limit(&state));
+    let profile_limit = DefaultBodyLimit::max(accounts::update_credentials_body_limit(&state));
     let api = Router::new()
         .route("/api/v1/apps", post(apps::create))
         .route(
@@ -115,8 +119,25 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/accounts/update_credentials",
-            axum::routing::patch(accounts::update_credentials).put(accounts::update_credentials),
+            axum::routing::patch(accounts::update_credentials)
+                .put(accounts::update_credentials)
+                .layer(profile_limit),
         )
+        .route(
+            "/api/v1/profile/avatar",
+            axum::routing::delete(accounts::delete_avatar),
+        )
+        .route(
+            "/api/v1/profile/header",
+            axum::routing::delete(accounts::delete_header),
+        )
+        .route("/api/v2/media", post(media::create).layer(upload_limit))
+        .route("/api/v1/media", post(media::create).layer(upload_limit))
+        .route(
+            "/api/v1/media/{id}",
+            get(media::show).put(media::update).delete(media::delete),
+        )
+        .route("/system/{*path}", get(media::file))
         .route(
             "/api/v1/accounts/relationships",
             get(accounts::relationships),
@@ -292,6 +313,13 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(announcements::react).delete(announcements::unreact),
         )
         .route("/api/v1/reports", post(announcements::report))
+        .route("/api/v1/scheduled_statuses", get(routes::scheduled::index))
+        .route(
+            "/api/v1/scheduled_statuses/{id}",
+            get(routes::scheduled::show)
+                .put(routes::scheduled::update)
+                .delete(routes::scheduled::delete),
+        )
         .route("/api/v2/filters", get(filters::index).post(filters::create))
         .route(
             "/api/v2/filters/{id}",

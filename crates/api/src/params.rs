@@ -55,7 +55,7 @@ pub async fn collect<S: Send + Sync>(
     state: &S,
     limit: usize,
 ) -> Result<Value, ApiError> {
-    let value = collect_raw(req, state, limit).await?;
+    let value = collect_raw(req, state, limit, None).await?;
     if has_nul(&value) {
         return Err(ApiError::BadRequest(
             "Parameters must not contain NUL characters".to_owned(),
@@ -64,17 +64,112 @@ pub async fn collect<S: Send + Sync>(
     Ok(value)
 }
 
+/// Which file fields a route accepts, where they are written and how large
+/// one may be.
+#[derive(Debug, Clone)]
+pub struct FileRules {
+    /// A directory on the media volume (so keeping a file is a rename).
+    pub dir: std::path::PathBuf,
+    pub fields: &'static [&'static str],
+    /// Largest file; a larger one ends the request with 413.
+    pub max_bytes: u64,
+}
+
+impl FileRules {
+    /// The largest body these rules let through: every file at its largest plus `text_limit`.
+    pub fn body_limit(&self, text_limit: usize) -> usize {
+        let files = self
+            .max_bytes
+            .saturating_mul(self.fields.len() as u64)
+            .saturating_add(64 * 1024);
+        usize::try_from(files)
+            .unwrap_or(usize::MAX)
+            .saturating_add(text_limit)
+    }
+}
+
+/// A file received in a multipart body, streamed to disk; removed when
+/// dropped unless the service moved it to its place first.
+#[derive(Debug)]
+pub struct UploadedFile {
+    pub field: String,
+    pub upload: ferrodon_service::media::Upload,
+}
+
+impl Drop for UploadedFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.upload.path);
+    }
+}
+
+/// Parameters plus the files of a multipart body (other bodies carry none).
+/// Text parameters stay within `text_limit`; each file within `rules.max_bytes`.
+pub async fn collect_with_files<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    text_limit: usize,
+    rules: &FileRules,
+) -> Result<(Value, Vec<UploadedFile>), ApiError> {
+    let mut files = Vec::new();
+    let value = collect_raw(req, state, text_limit, Some((rules, &mut files))).await?;
+    if has_nul(&value) {
+        return Err(ApiError::BadRequest(
+            "Parameters must not contain NUL characters".to_owned(),
+        ));
+    }
+    Ok((value, files))
+}
+
+/// Streams one file field to a new file under `rules.dir`.
+async fn receive_file(
+    mut field: axum::extract::multipart::Field<'_>,
+    name: String,
+    rules: &FileRules,
+) -> Result<UploadedFile, ApiError> {
+    use tokio::io::AsyncWriteExt;
+    let storage = |e: std::io::Error| {
+        ApiError::Service(ferrodon_service::ServiceError::Internal(format!(
+            "cannot store an upload: {e}"
+        )))
+    };
+    let mut received = UploadedFile {
+        field: name,
+        upload: ferrodon_service::media::Upload {
+            path: rules
+                .dir
+                .join(format!("upload-{:032x}", rand::random::<u128>())),
+            size: 0,
+        },
+    };
+    let mut file = tokio::fs::File::create(&received.upload.path)
+        .await
+        .map_err(storage)?;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        received.upload.size += chunk.len() as u64;
+        if received.upload.size > rules.max_bytes {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        file.write_all(&chunk).await.map_err(storage)?;
+    }
+    file.flush().await.map_err(storage)?;
+    Ok(received)
+}
+
 async fn collect_raw<S: Send + Sync>(
     req: Request,
     state: &S,
     limit: usize,
+    mut files: Option<(&FileRules, &mut Vec<UploadedFile>)>,
 ) -> Result<Value, ApiError> {
+    let body_limit = files
+        .as_ref()
+        .map_or(limit, |(rules, _)| rules.body_limit(limit));
     if req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > limit)
+        .is_some_and(|n| n > body_limit)
     {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -109,13 +204,34 @@ async fn collect_raw<S: Send + Sync>(
             };
             let name = field.name().unwrap_or("").to_owned();
             let is_file = field.file_name().is_some();
+            if let Some((rules, received)) = files.as_mut()
+                && is_file
+            {
+                if rules.fields.contains(&name.as_str()) {
+                    let file = receive_file(field, name, rules).await?;
+                    // A repeated field: the last one counts.
+                    received.retain(|f| f.field != file.field);
+                    received.push(file);
+                } else {
+                    // Not kept (a video's `thumbnail`, …), but read within the file limit.
+                    let mut field = field;
+                    let mut size = 0u64;
+                    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                        size += chunk.len() as u64;
+                        if size > rules.max_bytes {
+                            return Err(ApiError::PayloadTooLarge);
+                        }
+                    }
+                }
+                continue;
+            }
             let bytes = field.bytes().await.map_err(multipart_error)?;
             total += bytes.len();
             if total > limit {
                 return Err(ApiError::PayloadTooLarge);
             }
-            // Files are not accepted yet (media arrives with the media API);
-            // they are left out rather than read as text.
+            // Files only reach routes that take them; elsewhere they are
+            // left out rather than read as text.
             if is_file || name.is_empty() {
                 continue;
             }

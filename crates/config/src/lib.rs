@@ -146,6 +146,28 @@ pub struct WorkerConfig {
     pub concurrency: usize,
 }
 
+/// Uploaded media: where the files live and how large they may be.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Root of the stored files (`media_attachments/…`, `accounts/…`), served at `/system/`.
+    pub dir: PathBuf,
+    /// Largest image upload, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest video or audio upload, in bytes.
+    pub max_video_bytes: u64,
+}
+
+impl MediaConfig {
+    /// Mastodon's limits (16 MB images, 99 MB video and audio) under `dir`.
+    pub fn new(dir: PathBuf) -> MediaConfig {
+        MediaConfig {
+            dir,
+            max_image_bytes: 16 * 1024 * 1024,
+            max_video_bytes: 99 * 1024 * 1024,
+        }
+    }
+}
+
 /// The whole configuration of one Ferrodon process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -171,6 +193,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Shortest poll duration accepted, in seconds (Mastodon's 300; lowered only by tests).
     pub poll_min_expiration_s: u64,
+    /// How far ahead a status must be scheduled, in seconds (Mastodon's 300; lowered only by tests).
+    pub scheduled_min_offset_s: u64,
+    pub media: MediaConfig,
     pub rate_limits: RateLimits,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -367,6 +392,34 @@ pub const SETTINGS: &[Setting] = &[
         default: "300",
         secret: false,
         doc: "Shortest poll duration accepted, in seconds (Mastodon's five minutes); meant to be lowered only by tests.",
+    },
+    Setting {
+        key: "limits.scheduled_min_offset_s",
+        env: &["FERRODON_SCHEDULED_MIN_OFFSET"],
+        default: "300",
+        secret: false,
+        doc: "How far ahead a status must be scheduled, in seconds (Mastodon's five minutes); meant to be lowered only by tests.",
+    },
+    Setting {
+        key: "media.dir",
+        env: &["FERRODON_MEDIA_DIR"],
+        default: "<data_dir>/media",
+        secret: false,
+        doc: "Where uploaded media, avatars and headers are stored; the web role serves them at /system/.",
+    },
+    Setting {
+        key: "limits.max_image_bytes",
+        env: &["FERRODON_MAX_IMAGE_SIZE", "MAX_IMAGE_SIZE"],
+        default: "16777216",
+        secret: false,
+        doc: "Largest image upload (bytes); published in the instance entity.",
+    },
+    Setting {
+        key: "limits.max_video_bytes",
+        env: &["FERRODON_MAX_VIDEO_SIZE", "MAX_VIDEO_SIZE"],
+        default: "103809024",
+        secret: false,
+        doc: "Largest video or audio upload (bytes); larger request bodies get 413.",
     },
     Setting {
         key: "rate_limits.api",
@@ -785,6 +838,25 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
             })
         })?
         .unwrap_or(5);
+    let media_dir = raw
+        .parse("media.dir", |v| Ok(PathBuf::from(v)))?
+        .unwrap_or_else(|| data_dir.join("media"));
+    let mut media = MediaConfig::new(media_dir);
+    let positive = |v: &str| {
+        parse_num::<u64>(v).and_then(|n| {
+            if n == 0 {
+                Err("must be at least 1".to_owned())
+            } else {
+                Ok(n)
+            }
+        })
+    };
+    if let Some(n) = raw.parse("limits.max_image_bytes", positive)? {
+        media.max_image_bytes = n;
+    }
+    if let Some(n) = raw.parse("limits.max_video_bytes", positive)? {
+        media.max_video_bytes = n;
+    }
     Ok(Config {
         listen,
         domain,
@@ -821,6 +893,11 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
             .parse("limits.poll_min_expiration_s", parse_num::<u64>)?
             .unwrap_or(300)
             .max(1),
+        scheduled_min_offset_s: raw
+            .parse("limits.scheduled_min_offset_s", parse_num::<u64>)?
+            .unwrap_or(300)
+            .max(1),
+        media,
         rate_limits: RateLimits {
             api: raw.parse("rate_limits.api", parse_num)?.unwrap_or(300),
             sign_up: raw.parse("rate_limits.sign_up", parse_num)?.unwrap_or(5),
@@ -884,6 +961,9 @@ mod tests {
         assert_eq!(c.database.direct_url, c.database.url);
         assert_eq!(c.registrations, RegistrationMode::Open);
         assert!(c.password_grant);
+        assert!(c.media.dir.ends_with("data/media"));
+        assert_eq!(c.media.max_image_bytes, 16_777_216);
+        assert_eq!(c.media.max_video_bytes, 103_809_024);
         Ok(())
     }
 

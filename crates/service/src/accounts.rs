@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use ferrodon_config::RegistrationMode;
 use ferrodon_model::{AccountId, FollowId, Page, PageBounds, Role, ScopeSet, UserId};
-use ferrodon_storage::accounts::{self, Account, NewLocalAccount, ProfileUpdate};
+use ferrodon_storage::accounts::{self, Account, NewLocalAccount, ProfileImage, ProfileUpdate};
 use ferrodon_storage::follows::{self, Direction, Follow, Kind};
 use ferrodon_storage::relations::{self, Relation};
 use ferrodon_storage::users::{self, NewUser, PostingDefaults};
@@ -84,6 +84,9 @@ pub struct CredentialsUpdate {
     pub sensitive: Option<bool>,
     /// `Some("")` clears the default language.
     pub language: Option<String>,
+    /// A new avatar or header image, uploaded.
+    pub avatar: Option<crate::media::Upload>,
+    pub header: Option<crate::media::Upload>,
 }
 
 /// Options of `POST /api/v1/accounts/:id/follow`.
@@ -510,6 +513,24 @@ impl Services {
         let user = users::by_account(self.db(), account)
             .await?
             .ok_or_else(ServiceError::not_found)?;
+        // Images are checked (and put in place) before anything changes.
+        let mut images = Vec::new();
+        for (which, upload) in [
+            (ProfileImage::Avatar, &input.avatar),
+            (ProfileImage::Header, &input.header),
+        ] {
+            if let Some(upload) = upload {
+                match self.store_profile_image(account, which, upload).await {
+                    Ok(path) => images.push((which, path)),
+                    Err(e) => {
+                        for (_, path) in &images {
+                            self.remove_stored(path).await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
         let mut tx = self.db().begin().await?;
         accounts::update_profile(&mut tx, account, &update, ferrodon_storage::now()).await?;
         users::update_posting_defaults(
@@ -523,6 +544,9 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        for (which, path) in images {
+            self.set_profile_image(account, which, Some(&path)).await?;
+        }
         self.credential_account(account).await
     }
 

@@ -26,13 +26,15 @@ pub fn registry() -> Registry<Services> {
         .register::<Probe>()
         .register::<Noop>()
         .register::<Cleanup>()
-        .register::<crate::polls::PollExpired>();
+        .register::<crate::polls::PollExpired>()
+        .register::<crate::scheduled::PublishScheduledStatus>();
     r
 }
 
 /// The periodic ticks: Mastodon's clean-ups (expired authorization codes,
-/// revoked tokens, idempotency keys, old tick records, the dead set).
-/// Scheduled statuses join here when they exist.
+/// revoked tokens, idempotency keys, old tick records, the dead set, media
+/// left unattached for a day). (Scheduled statuses and poll ends are delayed
+/// jobs, not ticks.)
 pub fn schedule(cleanup_every: Duration) -> Schedule {
     Schedule::new().every("cleanup", cleanup_every, |slot| Cleanup { slot })
 }
@@ -257,6 +259,7 @@ impl Job for Cleanup {
         ferrodon_storage::idempotency::delete_before(db, now - chrono::Duration::hours(2)).await?;
         ferrodon_storage::jobs::prune_ticks(db, now - chrono::Duration::days(2)).await?;
         ferrodon_storage::relations::delete_expired_mutes(db, now).await?;
+        services.remove_stale_media().await?;
         services.jobs().prune_dead(now).await?;
         ferrodon_storage::jobs::record_probe(db, &format!("tick:cleanup:{}", self.slot), now)
             .await?;
@@ -327,6 +330,7 @@ impl Job for MergeIntoHome {
             AccountTimeline {
                 exclude_replies: true,
                 exclude_reblogs: false,
+                only_media: false,
             },
             &PageBounds::first(200),
         )

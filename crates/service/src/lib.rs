@@ -14,10 +14,12 @@ pub mod edits;
 pub mod filters;
 pub mod jobs;
 pub mod lists;
+pub mod media;
 pub mod notification_requests;
 pub mod notifications;
 pub mod polls;
 pub mod relations;
+pub mod scheduled;
 pub mod search;
 pub mod server_content;
 pub mod statuses;
@@ -165,6 +167,11 @@ pub struct Limits {
     /// Shortest and longest poll duration, in seconds.
     pub min_poll_expiration: i64,
     pub max_poll_expiration: i64,
+    /// How far ahead a status must be scheduled, in seconds.
+    pub min_schedule_offset: i64,
+    /// Scheduled statuses per account, in all and per day.
+    pub max_scheduled_total: i64,
+    pub max_scheduled_daily: i64,
 }
 
 impl Default for Limits {
@@ -181,6 +188,9 @@ impl Default for Limits {
             min_poll_expiration: 300,
             // One month, as Rails counts it (30.436875 days).
             max_poll_expiration: 2_629_746,
+            min_schedule_offset: 300,
+            max_scheduled_total: 300,
+            max_scheduled_daily: 25,
         }
     }
 }
@@ -199,6 +209,8 @@ pub struct Instance {
     pub registrations: RegistrationMode,
     pub password_grant: bool,
     pub limits: Limits,
+    /// Where uploads live and how large they may be.
+    pub media: ferrodon_config::MediaConfig,
 }
 
 impl Instance {
@@ -222,8 +234,10 @@ impl Instance {
             password_grant: config.password_grant,
             limits: Limits {
                 min_poll_expiration: i64::try_from(config.poll_min_expiration_s).unwrap_or(300),
+                min_schedule_offset: i64::try_from(config.scheduled_min_offset_s).unwrap_or(300),
                 ..Limits::default()
             },
+            media: config.media.clone(),
         }
     }
 
@@ -240,6 +254,10 @@ impl Instance {
     }
     pub fn status_url(&self, username: &str, id: i64) -> String {
         format!("{}/@{username}/{id}", self.base_url)
+    }
+    /// Public URL of a file stored under the media directory.
+    pub fn media_url(&self, path: &str) -> String {
+        format!("{}/system/{path}", self.base_url)
     }
     pub fn tag_url(&self, name: &str) -> String {
         let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Limits, Result, ServiceError, Services};
 
 /// `poll[…]` parameters of a post or an edit.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PollInput {
     pub options: Vec<String>,
     /// Seconds; `None` when missing.

@@ -30,6 +30,8 @@ pub struct NewPost {
     pub idempotency_key: Option<String>,
     pub application: Option<AppId>,
     pub poll: Option<crate::polls::PollInput>,
+    /// Uploads to attach, in this order (`media_ids[]`).
+    pub media_ids: Vec<i64>,
 }
 
 /// A status text rendered to HTML, with what it mentions and tags.
@@ -185,7 +187,8 @@ impl Services {
             .ok_or_else(ServiceError::not_found)?;
         let text = input.text.unwrap_or_default().trim().to_owned();
         let spoiler_text = input.spoiler_text.unwrap_or_default().trim().to_owned();
-        if text.is_empty() {
+        // A status may be only media (Mastodon: `unless: -> { with_media? }`).
+        if text.is_empty() && input.media_ids.is_empty() {
             return Err(ServiceError::invalid("Text can't be blank"));
         }
         self.check_length(&text, &spoiler_text)?;
@@ -231,6 +234,8 @@ impl Services {
             .or(user.default_language.clone());
         let sensitive =
             input.sensitive.unwrap_or(user.default_sensitive) || !spoiler_text.is_empty();
+
+        let media_ids = self.media_for_post(author, &input.media_ids).await?;
 
         let RenderedText {
             content,
@@ -281,6 +286,7 @@ impl Services {
                 .ok_or_else(ServiceError::not_found)?;
             return self.hydrate_one(Some(author), status).await;
         }
+        self.attach_media(&mut tx, author, id, &media_ids).await?;
         statuses::insert_mentions(&mut tx, self.ids(), id, &mentioned).await?;
         self.attach_tags(&mut tx, id, &hashtags).await?;
         if let Some(p) = &poll {
@@ -325,6 +331,8 @@ impl Services {
         let reblogs = statuses::reblogs_of(db, status.id).await?;
         let thread = conversations::conversation_of(db, status.id).await?;
         let mut tx = db.begin().await?;
+        // Its media stay a day, unattached, so a redraft can reuse them.
+        ferrodon_storage::media::detach_all(&mut tx, status.id).await?;
         if !statuses::delete(&mut tx, status.id).await? {
             return Ok(());
         }

@@ -108,11 +108,7 @@ impl Services {
         only_media: bool,
         bounds: &PageBounds,
     ) -> Result<Vec<StatusView>> {
-        if only_media {
-            // No status carries media until media attachments exist.
-            return Ok(Vec::new());
-        }
-        let list = statuses::public(self.db(), locality, bounds).await?;
+        let list = statuses::public_with(self.db(), locality, only_media, bounds).await?;
         self.hydrate_visible(viewer, list).await
     }
 
@@ -127,9 +123,6 @@ impl Services {
         only_media: bool,
         bounds: &PageBounds,
     ) -> Result<Vec<StatusView>> {
-        if only_media {
-            return Ok(Vec::new());
-        }
         let find = |names: &[String]| {
             let keys: Vec<String> = names
                 .iter()
@@ -163,6 +156,7 @@ impl Services {
             any: any_ids,
             all: all.iter().map(|t| t.id).collect(),
             none: none.iter().map(|t| t.id).collect(),
+            only_media,
         };
         let list = statuses::by_tag(self.db(), &query, locality, bounds).await?;
         self.hydrate_visible(viewer, list).await
@@ -177,11 +171,7 @@ impl Services {
         bounds: &PageBounds,
     ) -> Result<Vec<StatusView>> {
         let owner = self.account(account).await?;
-        if owner.suspended_at.is_some()
-            || options.only_media
-            || self.blocked_by_author(viewer, account).await?
-        {
-            // No status carries media until media attachments exist.
+        if owner.suspended_at.is_some() || self.blocked_by_author(viewer, account).await? {
             return Ok(Vec::new());
         }
         if options.pinned {
@@ -202,6 +192,7 @@ impl Services {
             AccountTimeline {
                 exclude_replies: options.exclude_replies,
                 exclude_reblogs: options.exclude_reblogs,
+                only_media: options.only_media,
             },
             bounds,
         )

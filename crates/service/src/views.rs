@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use ferrodon_model::{AccountId, AppId, StatusId};
 use ferrodon_storage::accounts::{self, Account};
 use ferrodon_storage::marks::{self, Mark};
+use ferrodon_storage::media::{self, MediaAttachment};
 use ferrodon_storage::oauth;
 use ferrodon_storage::oauth::App;
 use ferrodon_storage::statuses::{self, Status};
@@ -23,6 +24,8 @@ pub struct StatusView {
     pub reblog: Option<Box<StatusView>>,
     pub mentions: Vec<Account>,
     pub tags: Vec<Tag>,
+    /// Media attachments, in the order they were attached.
+    pub media: Vec<MediaAttachment>,
     pub application: Option<App>,
     pub poll: Option<crate::polls::PollView>,
     /// Viewer-relative flags; `None` for anonymous readers.
@@ -105,6 +108,12 @@ impl Services {
         for row in tags::of_statuses(db, &all_ids).await? {
             tag_map.entry(row.status_id).or_default().push(row.tag);
         }
+        let mut media_map: HashMap<i64, Vec<MediaAttachment>> = HashMap::new();
+        for m in media::of_statuses(db, &all_ids).await? {
+            if let Some(status) = m.status_id {
+                media_map.entry(status).or_default().push(m);
+            }
+        }
         let mut apps: HashMap<i64, App> = HashMap::new();
         for app_id in all.iter().filter_map(|s| s.application_id) {
             if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(app_id)
@@ -151,6 +160,7 @@ impl Services {
                 reblog: None,
                 mentions: mentions.get(&s.id.0).cloned().unwrap_or_default(),
                 tags: tag_map.get(&s.id.0).cloned().unwrap_or_default(),
+                media: media_map.get(&s.id.0).cloned().unwrap_or_default(),
                 // Mastodon shows the posting app only on local statuses.
                 application: if s.local {
                     s.application_id.and_then(|a| apps.get(&a).cloned())

@@ -13,7 +13,7 @@ macro_rules! account_columns {
          a.bot, a.discoverable, a.indexable, a.hide_collections, a.uri, a.url, a.inbox_url, \
          a.shared_inbox_url, a.outbox_url, a.followers_url, a.public_key_pem, a.avatar_remote_url, \
          a.header_remote_url, a.statuses_count, a.followers_count, a.following_count, \
-         a.last_status_at, a.suspended_at, a.created_at, a.updated_at"
+         a.last_status_at, a.suspended_at, a.created_at, a.updated_at, a.avatar_file, a.header_file"
     };
 }
 pub(crate) use account_columns;
@@ -56,6 +56,10 @@ pub struct Account {
     pub suspended_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A local avatar: a path under the media directory.
+    pub avatar_file: Option<String>,
+    /// A local header image: a path under the media directory.
+    pub header_file: Option<String>,
 }
 
 impl Account {
@@ -237,6 +241,33 @@ pub async fn update_profile<'a>(
 }
 
 /// Adds to the cached counters (deltas may be negative; counters never go below 0).
+/// Which profile image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileImage {
+    Avatar,
+    Header,
+}
+
+/// Sets (or clears) a local account's avatar or header file.
+pub async fn set_image<'a>(
+    ex: impl Exec<'a>,
+    id: AccountId,
+    which: ProfileImage,
+    path: Option<&str>,
+) -> Result<()> {
+    let sql = match which {
+        ProfileImage::Avatar => {
+            "UPDATE accounts SET avatar_file = $2, updated_at = $3 WHERE id = $1"
+        }
+        ProfileImage::Header => {
+            "UPDATE accounts SET header_file = $2, updated_at = $3 WHERE id = $1"
+        }
+    };
+    sql::execute(ex, sql, args![id, path, crate::now()])
+        .await
+        .map(|_| ())
+}
+
 pub async fn adjust_counts<'a>(
     ex: impl Exec<'a>,
     id: AccountId,

@@ -305,7 +305,13 @@ async fn fetch_page<'a>(
 pub struct AccountTimeline {
     pub exclude_replies: bool,
     pub exclude_reblogs: bool,
+    /// Only statuses with media attachments.
+    pub only_media: bool,
 }
+
+/// Keeps only statuses with media attachments.
+const WITH_MEDIA: &str =
+    " AND EXISTS (SELECT 1 FROM media_attachments ma WHERE ma.status_id = s.id)";
 
 /// An account's statuses that `audience` may see, newest first.
 pub async fn by_account<'a>(
@@ -329,6 +335,9 @@ pub async fn by_account<'a>(
     }
     if options.exclude_reblogs {
         q.push(" AND s.reblog_of_id IS NULL");
+    }
+    if options.only_media {
+        q.push(WITH_MEDIA);
     }
     fetch_page(ex, q, bounds).await
 }
@@ -355,6 +364,16 @@ pub async fn public<'a>(
     locality: Locality,
     bounds: &PageBounds,
 ) -> Result<Vec<Status>> {
+    public_with(ex, locality, false, bounds).await
+}
+
+/// The public timeline, optionally only statuses with media.
+pub async fn public_with<'a>(
+    ex: impl Exec<'a>,
+    locality: Locality,
+    only_media: bool,
+    bounds: &PageBounds,
+) -> Result<Vec<Status>> {
     let mut q = Query::new(concat!(
         "SELECT ",
         status_columns!(),
@@ -362,6 +381,9 @@ pub async fn public<'a>(
          AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)"
     ));
     push_locality(&mut q, locality);
+    if only_media {
+        q.push(WITH_MEDIA);
+    }
     fetch_page(ex, q, bounds).await
 }
 
@@ -410,6 +432,9 @@ pub async fn by_tag<'a>(
         ));
     }
     push_locality(&mut q, locality);
+    if tags.only_media {
+        q.push(WITH_MEDIA);
+    }
     fetch_page(ex, q, bounds).await
 }
 
@@ -420,6 +445,8 @@ pub struct TagQuery {
     pub any: Vec<ferrodon_model::TagId>,
     pub all: Vec<ferrodon_model::TagId>,
     pub none: Vec<ferrodon_model::TagId>,
+    /// Only statuses with media attachments.
+    pub only_media: bool,
 }
 
 /// The home timeline straight from the database: what fan-out would have put

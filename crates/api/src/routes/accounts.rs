@@ -141,13 +141,28 @@ pub struct UpdateCredentials {
     source: Option<Source>,
 }
 
-/// `PATCH /api/v1/accounts/update_credentials`.
+/// `PATCH /api/v1/accounts/update_credentials`: form, JSON or multipart
+/// (with `avatar` and `header` files).
 pub async fn update_credentials(
     State(state): State<AppState>,
     auth: Auth,
-    Params(p): Params<UpdateCredentials>,
+    req: axum::extract::Request,
 ) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:accounts")])?;
+    let rules = crate::params::FileRules {
+        dir: state.services.upload_dir().await?,
+        fields: &["avatar", "header"],
+        max_bytes: ferrodon_service::media::MAX_PROFILE_IMAGE_BYTES,
+    };
+    let (value, files) =
+        crate::params::collect_with_files(req, &state, state.max_body_bytes, &rules).await?;
+    let p: UpdateCredentials = crate::params::read(value)?;
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|f| f.field == name)
+            .map(|f| f.upload.clone())
+    };
     let source = p.source.unwrap_or_default();
     let view = state
         .services
@@ -165,13 +180,61 @@ pub async fn update_credentials(
                 privacy: source.privacy,
                 sensitive: source.sensitive,
                 language: source.language,
+                avatar: file("avatar"),
+                header: file("header"),
             },
         )
+        .await?;
+    drop(files);
+    Ok(Json(entities::credential_account(
+        state.services.instance(),
+        &view,
+    )))
+}
+
+/// The body limit of `update_credentials`: both images at their largest.
+pub fn update_credentials_body_limit(state: &AppState) -> usize {
+    let images =
+        usize::try_from(2 * ferrodon_service::media::MAX_PROFILE_IMAGE_BYTES).unwrap_or(usize::MAX);
+    images
+        .saturating_add(state.max_body_bytes)
+        .saturating_add(64 * 1024)
+}
+
+async fn delete_profile_image(
+    state: AppState,
+    auth: Auth,
+    which: ferrodon_storage::accounts::ProfileImage,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:accounts")])?;
+    let view = state
+        .services
+        .delete_profile_image(user.account_id, which)
         .await?;
     Ok(Json(entities::credential_account(
         state.services.instance(),
         &view,
     )))
+}
+
+/// `DELETE /api/v1/profile/avatar` (Mastodon 4.2): back to the default image.
+pub async fn delete_avatar(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    delete_profile_image(
+        state,
+        auth,
+        ferrodon_storage::accounts::ProfileImage::Avatar,
+    )
+    .await
+}
+
+/// `DELETE /api/v1/profile/header`.
+pub async fn delete_header(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    delete_profile_image(
+        state,
+        auth,
+        ferrodon_storage::accounts::ProfileImage::Header,
+    )
+    .await
 }
 
 /// `GET /api/v1/accounts/:id`.

@@ -19,15 +19,17 @@ pub fn version() -> String {
     format!("4.3.0 (compatible; Ferrodon {})", env!("CARGO_PKG_VERSION"))
 }
 
-fn media_configuration() -> Value {
+fn media_configuration(i: &ferrodon_service::Instance) -> Value {
+    use ferrodon_service::media;
+    let types: Vec<&str> = media::SUPPORTED.iter().map(|s| s.content_type).collect();
     json!({
-        "supported_mime_types": [],
-        "image_size_limit": 16_777_216,
+        "supported_mime_types": types,
+        "image_size_limit": i.media.max_image_bytes,
         "image_matrix_limit": 33_177_600,
-        "video_size_limit": 103_809_024,
+        "video_size_limit": i.media.max_video_bytes,
         "video_frame_rate_limit": 120,
         "video_matrix_limit": 8_294_400,
-        "description_limit": 1500,
+        "description_limit": media::MAX_DESCRIPTION_CHARS,
     })
 }
 
@@ -129,10 +131,10 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
             },
             "statuses": {
                 "max_characters": limits.max_status_chars,
-                "max_media_attachments": 4,
+                "max_media_attachments": ferrodon_service::media::MAX_MEDIA_ATTACHMENTS,
                 "characters_reserved_per_url": limits.characters_reserved_per_url,
             },
-            "media_attachments": media_configuration(),
+            "media_attachments": media_configuration(i),
             "polls": polls_configuration(limits),
             "translation": {"enabled": false},
             "limited_federation": false,
@@ -179,10 +181,10 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
             "accounts": {"max_featured_tags": 10},
             "statuses": {
                 "max_characters": limits.max_status_chars,
-                "max_media_attachments": 4,
+                "max_media_attachments": ferrodon_service::media::MAX_MEDIA_ATTACHMENTS,
                 "characters_reserved_per_url": limits.characters_reserved_per_url,
             },
-            "media_attachments": media_configuration(),
+            "media_attachments": media_configuration(i),
             "polls": polls_configuration(limits),
         },
         "contact_account": null,

@@ -78,20 +78,14 @@ fn poll_input(raw: Option<&Value>) -> ApiResult<Option<PollInput>> {
     }))
 }
 
-/// Media cannot go with a poll (Mastodon's message), and is not supported yet.
+/// Media cannot go with a poll (Mastodon's "too many" message).
 fn check_media(media_ids: &[String], with_poll: bool) -> ApiResult<()> {
-    if media_ids.is_empty() {
-        return Ok(());
-    }
-    if with_poll {
+    if !media_ids.is_empty() && with_poll {
         return Err(ApiError::Unprocessable(
-            "Cannot attach more than 4 files".into(),
+            ferrodon_service::media::too_many_media(),
         ));
     }
-    // Not silently dropped: posting without them would publish something else.
-    Err(ApiError::Unprocessable(
-        "Media attachments are not supported yet".into(),
-    ))
+    Ok(())
 }
 
 /// `POST /api/v1/statuses`.
@@ -104,32 +98,47 @@ pub async fn create(
     let user = auth.user(&[scope!("write:statuses")])?;
     let poll = poll_input(p.poll.as_ref())?;
     check_media(&p.media_ids, poll.is_some())?;
-    if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::Unprocessable(
-            "Scheduled statuses are not supported yet".into(),
-        ));
-    }
+    // A time in the past publishes at once, as Mastodon does.
+    let scheduled_at = match p.scheduled_at.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(raw) => {
+            Some(super::scheduled::parse_time(raw)?).filter(|at| *at > ferrodon_storage::now())
+        }
+        None => None,
+    };
     let principal = auth.token(&[])?;
-    let view = state
-        .services
-        .post(
-            user.account_id,
-            NewPost {
-                text: p.status,
-                spoiler_text: p.spoiler_text,
-                sensitive: p.sensitive,
-                visibility: p.visibility,
-                in_reply_to_id: p.in_reply_to_id.map(StatusId),
-                language: p.language,
-                idempotency_key: headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-                application: Some(principal.app_id),
-                poll,
-            },
-        )
-        .await?;
+    let input = NewPost {
+        text: p.status,
+        spoiler_text: p.spoiler_text,
+        sensitive: p.sensitive,
+        visibility: p.visibility,
+        in_reply_to_id: p.in_reply_to_id.map(StatusId),
+        language: p.language,
+        idempotency_key: headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        application: Some(principal.app_id),
+        poll,
+        // As Rails' `to_i`: an id that is not a number matches nothing.
+        media_ids: p
+            .media_ids
+            .iter()
+            .map(|id| id.trim().parse().unwrap_or(0))
+            .collect(),
+    };
+    if let Some(at) = scheduled_at {
+        if !input.media_ids.is_empty() {
+            return Err(ApiError::Unprocessable(
+                "Scheduled statuses with media are not supported yet".into(),
+            ));
+        }
+        let v = state
+            .services
+            .schedule_post(user.account_id, input, at)
+            .await?;
+        return Ok(Json(super::scheduled::scheduled_status(&v)));
+    }
+    let view = state.services.post(user.account_id, input).await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
 }
 
