@@ -167,10 +167,20 @@ async function main(baseUrl) {
     const updated = await alice.v1.accounts.updateCredentials({
       displayName: "Alice Liddell",
       note: "Curiouser and curiouser",
+      fieldsAttributes: [{ name: "Pronouns", value: "she/her" }],
+      source: { privacy: "unlisted", language: "en" },
     });
     check(updated.displayName === "Alice Liddell", `display_name ${show(updated.displayName)}`);
     check(updated.note.includes("Curiouser and curiouser"), `note ${show(updated.note)}`);
     check(updated.source.note === "Curiouser and curiouser", `source.note ${show(updated.source)}`);
+    check(updated.source.privacy === "unlisted" && updated.source.language === "en", `source ${show(updated.source)}`);
+    check(
+      updated.fields.length === 1 && updated.fields[0].name === "Pronouns" && updated.fields[0].value === "she/her",
+      `fields ${show(updated.fields)}`,
+    );
+    const defaultVisibility = await alice.v1.statuses.create({ status: "Posted with the default visibility" });
+    check(defaultVisibility.visibility === "unlisted", `source.privacy as the default ${show(defaultVisibility.visibility)}`);
+    await alice.v1.statuses.$select(defaultVisibility.id).remove();
     const seen = await bob.v1.accounts.$select(aliceMe.id).fetch();
     check(seen.displayName === "Alice Liddell" && seen.note === updated.note, `bob sees ${show(seen)}`);
     const bobUpdated = await bob.v1.accounts.updateCredentials({ indexable: true, discoverable: true });
@@ -325,6 +335,8 @@ async function main(baseUrl) {
     await pollStep({ alice, bob, aliceMe, at });
     await editStep({ alice, bob, aliceMe, first, word, at });
     await searchStep({ alice, bob, aliceMe, bobMe, first, reply, tag, word, at, suffix });
+
+    await extrasStep({ alice, bob, anonymous, aliceMe, bobMe, first, tag, at });
 
     at("delete");
     const deleted = await alice.v1.statuses.$select(reply.id).remove();
@@ -533,7 +545,8 @@ async function searchStep({ alice, bob, aliceMe, bobMe, first, reply, tag, word,
   check(foundIds.includes(first.id), `bob's public post (bob is indexable) ${show(foundIds)}`);
   check(foundIds.includes(reply.id), `alice's own reply ${show(foundIds)}`);
   const secret = `walrus${suffix}`;
-  const alicePost = await alice.v1.statuses.create({ status: `A quiet ${secret}` });
+  const alicePost = await alice.v1.statuses.create({ status: `A quiet ${secret}`, visibility: "public" });
+  check(alicePost.visibility === "public", `visibility ${show(alicePost.visibility)}`);
   const own = await alice.v2.search.list({ q: secret, type: "statuses" });
   check(sameList(ids(own.statuses), [alicePost.id]), `alice finds her own post ${show(ids(own.statuses))}`);
   const other = await bob.v2.search.list({ q: secret, type: "statuses" });
@@ -541,6 +554,46 @@ async function searchStep({ alice, bob, aliceMe, bobMe, first, reply, tag, word,
   const all = await alice.v2.search.list({ q: word });
   check(all.statuses.length >= 2 && Array.isArray(all.accounts) && Array.isArray(all.hashtags), `all types ${show(all)}`);
   check(aliceMe.indexable === false, `alice is not indexable ${show(aliceMe.indexable)}`);
+}
+
+/** Markers, pins, followed tags and a direct conversation. */
+async function extrasStep({ alice, bob, anonymous, aliceMe, bobMe, first, tag, at }) {
+  at("markers");
+  const saved = await alice.v1.markers.create({ home: { lastReadId: first.id } });
+  check(saved.home?.lastReadId === first.id, `markers.create ${show(saved)}`);
+  const markers = await alice.v1.markers.fetch({ timeline: ["home", "notifications"] });
+  check(markers.home?.lastReadId === first.id && Number.isInteger(markers.home.version), `markers ${show(markers)}`);
+
+  at("pin");
+  const pinned = await bob.v1.statuses.$select(first.id).pin();
+  check(pinned.pinned === true, `pin ${show(pinned)}`);
+  const pins = await alice.v1.accounts.$select(bobMe.id).statuses.list({ pinned: true });
+  check(sameList(ids(pins), [first.id]), `pinned statuses ${show(ids(pins))}`);
+  const unpinned = await bob.v1.statuses.$select(first.id).unpin();
+  check(unpinned.pinned === false, `unpin ${show(unpinned)}`);
+
+  at("follow a hashtag");
+  const followedTag = await alice.v1.tags.$select(tag).follow();
+  check(followedTag.name === tag && followedTag.following === true, `tag follow ${show(followedTag)}`);
+  const followedTags = await alice.v1.followedTags.list();
+  check(followedTags.some((t) => t.name === tag), `followed_tags ${show(followedTags)}`);
+  const unfollowedTag = await alice.v1.tags.$select(tag).unfollow();
+  check(unfollowedTag.following === false, `tag unfollow ${show(unfollowedTag)}`);
+
+  at("a direct conversation");
+  const dm = await alice.v1.statuses.create({ status: `@${bobMe.acct} just between us`, visibility: "direct" });
+  check(dm.visibility === "direct", `visibility ${show(dm.visibility)}`);
+  const conversations = await poll(
+    "bob's conversation with alice",
+    () => bob.v1.conversations.list(),
+    (cs) => cs.some((c) => c.lastStatus?.id === dm.id),
+  );
+  const conversation = conversations.find((c) => c.lastStatus?.id === dm.id);
+  check(conversation.unread === true && sameList(ids(conversation.accounts), [aliceMe.id]), `conversation ${show(conversation)}`);
+  const read = await bob.v1.conversations.$select(conversation.id).read();
+  check(read.id === conversation.id && read.unread === false, `conversation read ${show(read)}`);
+  await expectStatus("a direct message without a token", anonymous.v1.statuses.$select(dm.id).fetch(), 404);
+  await alice.v1.statuses.$select(dm.id).remove();
 }
 
 /** Alice mutes bob: his posts leave her home until she unmutes. */
