@@ -155,6 +155,19 @@ async function main(baseUrl) {
       check(me.followersCount === 0 && me.statusesCount === 0, `new account counts ${show(me)}`);
       users[name] = { client, me, token: login.accessToken };
     }
+    at("register a taken username");
+    const taken = await expectStatus(
+      "registering alice's username again",
+      registrar.v1.accounts.create({
+        username: users.alice.me.username,
+        email: `other_${suffix}@example.com`,
+        password: PASSWORD,
+        agreement: true,
+        locale: "en",
+      }),
+      422,
+    );
+    check(taken.details?.username?.[0]?.error === "ERR_TAKEN", `error details ${show(taken.details)}`);
     const { client: alice, me: aliceMe } = users.alice;
     const { client: bob, me: bobMe } = users.bob;
     await expectStatus(
