@@ -37,7 +37,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import requests
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema._keywords import properties as properties_keyword
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -141,6 +142,11 @@ def format_checker():
         u = urlparse(value)
         return bool(u.scheme) and (bool(u.netloc) or u.scheme in ("urn", "mailto", "acct"))
 
+    @fc.checks("iso-639-1")
+    def is_language(value):
+        # ISO 639-1, or the ISO 639-3 codes Mastodon also accepts (LanguagesHelper).
+        return not isinstance(value, str) or re.match(r"^[a-z]{2,3}$", value) is not None
+
     @fc.checks("email")
     def is_email(value):
         return not isinstance(value, str) or re.match(r"^[^@\s]+@[^@\s]+$", value) is not None
@@ -151,6 +157,23 @@ def format_checker():
 class Spec:
     def __init__(self, path):
         self.doc = json.loads(path.read_text())
+        # For the report of documented properties never sent: the component
+        # schema of each `properties` object, and the keys seen under it.
+        self.component_of = {
+            id(schema["properties"]): name
+            for name, schema in self.doc["components"]["schemas"].items()
+            if isinstance(schema.get("properties"), dict)
+        }
+        self.seen = {}
+        spec = self
+
+        def properties(validator, props, instance, schema):
+            name = spec.component_of.get(id(props))
+            if name is not None and isinstance(instance, dict):
+                spec.seen.setdefault(name, set()).update(k for k in instance if k in props)
+            yield from properties_keyword(validator, props, instance, schema)
+
+        self.validator_class = validators.extend(Draft202012Validator, {"properties": properties})
         resource = Resource.from_contents(self.doc, default_specification=DRAFT202012)
         self.registry = Registry().with_resource(SPEC_URI, resource)
         self.formats = format_checker()
@@ -191,13 +214,18 @@ class Spec:
             for t in ["paths", template, method.lower(), "responses", str(status), "content", "application/json", "schema"]
         )
 
+    def declares_link(self, method, template, status):
+        """Whether the spec documents a `Link` (pagination) header on this response."""
+        op = self.doc["paths"][template][method.lower()]
+        return "Link" in op.get("responses", {}).get(str(status), {}).get("headers", {})
+
     def validator(self, pointer):
         """A validator for the schema at `pointer` in the document, or for an inline schema."""
         if isinstance(pointer, dict):
-            return Draft202012Validator(pointer, registry=self.registry, format_checker=self.formats)
+            return self.validator_class(pointer, registry=self.registry, format_checker=self.formats)
         if pointer not in self.validators:
             schema = {"$ref": SPEC_URI + "#" + pointer}
-            self.validators[pointer] = Draft202012Validator(
+            self.validators[pointer] = self.validator_class(
                 schema, registry=self.registry, format_checker=self.formats
             )
         return self.validators[pointer]
@@ -348,6 +376,8 @@ class Conformance:
         if pointer is None and schema is not None:
             # The spec has no operation (or no body schema) here: use the one named.
             pointer = schema if isinstance(schema, dict) else f"/components/schemas/{schema}"
+        if template is not None and self.spec.declares_link(method, template, resp.status_code):
+            self.check_link(label, resp, body)
         if 200 <= resp.status_code < 300:
             self.nonempty[label] = self.nonempty.get(label, False) or body not in (None, [], {})
         if pointer is not None:
@@ -357,6 +387,23 @@ class Conformance:
                 self.validate(label, pointer, body)
         self.last = resp
         return body
+
+    def check_link(self, label, resp, body):
+        """A page with items carries a Link header (Mastodon's
+        insert_pagination_headers: `prev` whenever the page is not empty,
+        `next` when it is full), each link a URL with rel next or prev."""
+        items = body.get("notification_groups") if isinstance(body, dict) else body
+        link = resp.headers.get("Link")
+        if not items:
+            return
+        if link is None:
+            self.fail(label, "<Link header>", "a non-empty page has no Link header")
+            return
+        for part in link.split(","):
+            m = re.match(r'^\s*<([^>]+)>;\s*rel="(next|prev)"\s*$', part)
+            if not m or not urlparse(m.group(1)).scheme:
+                self.fail(label, "<Link header>", f"malformed Link header {link!r}")
+                return
 
     def report(self, router):
         out = [COVERAGE_MARKER]
@@ -377,6 +424,12 @@ class Conformance:
         out.append(f"implemented routes with a spec operation the script does not exercise: {len(unexercised)}")
         for m, t in unexercised:
             out.append(f"  [ ] {m} {t}")
+        out.append("documented properties Ferrodon never sent (optional in the spec), by entity:")
+        for name in sorted(self.spec.seen):
+            props = self.spec.doc["components"]["schemas"][name]["properties"]
+            missing = sorted(set(props) - self.spec.seen[name])
+            if missing:
+                out.append(f"  {name}: {', '.join(missing)}")
         empty = sorted(label for label, seen in self.nonempty.items() if not seen)
         out.append(f"operations only ever answered empty ([] or {{}} or no JSON), so validated little: {len(empty)}")
         for label in empty:
@@ -546,6 +599,13 @@ def statuses(c, ctx):
         "status": "Tea or coffee?", "poll": {"options": ["tea", "coffee", "water"], "expires_in": 3600, "multiple": True},
     })
     ctx["poll_status"] = poll_status
+    # A poll that ends during the walk (FERRODON_POLL_MIN_EXPIRATION=1): its
+    # notifications are checked in more_notification_types.
+    quick = c.call("POST", "/api/v1/statuses", alice, json_body={
+        "status": "Quick vote", "poll": {"options": ["yes", "no"], "expires_in": 4},
+    })
+    c.call("POST", f"/api/v1/polls/{quick['poll']['id']}/votes", bob, json_body={"choices": [1]})
+    ctx["quick_poll"] = quick
     c.call("GET", f"/api/v1/statuses/{post['id']}")
     c.call("GET", f"/api/v1/statuses/{post['id']}", bob)
     c.call("GET", f"/api/v1/statuses/{cw['id']}", bob)
@@ -726,6 +786,27 @@ def notifications(c, ctx):
     c.call("GET", "/api/v1/markers", bob, params={"timeline[]": ["home"]})
 
 
+@step
+def more_notification_types(c, ctx):
+    """status (bob follows alice with notify), update (alice edits what bob
+    reblogged), poll (an expired poll bob voted in; the server runs with
+    FERRODON_POLL_MIN_EXPIRATION=1), follow_request (carol's)."""
+    alice, bob = ctx["users"]["alice"], ctx["users"]["bob"]
+    quick = ctx["quick_poll"]
+    c.call("PUT", f"/api/v1/statuses/{ctx['post']['id']}", alice, json_body={
+        "status": "Hello @bob and @carol, it is tea time #tea #wonderland https://example.com/tea (edited)",
+    })
+    wanted = {"status", "update", "poll"}
+    poll("bob's status, update and poll notifications", lambda: c.call("GET", "/api/v1/notifications", bob),
+         lambda p: p is not None and wanted <= {n["type"] for n in p})
+    poll("alice's poll notification", lambda: c.call("GET", "/api/v1/notifications", alice, params={"types[]": ["poll"]}),
+         lambda p: bool(p))
+    c.call("GET", "/api/v2/notifications", bob)
+    c.call("GET", f"/api/v1/polls/{quick['poll']['id']}", bob)
+    c.call("GET", "/api/v1/notifications", ctx["users"]["carol"], params={"types[]": ["follow_request"]})
+    c.call("GET", "/api/v2/notifications", ctx["users"]["carol"])
+
+
 def carol_of(ctx):
     return ctx["users"]["carol"]
 
@@ -839,6 +920,32 @@ def discovery(c, ctx):
     c.call("GET", "/api/v1/preferences", alice)
     c.call("GET", "/.well-known/webfinger", params={"resource": f"acct:alice@{ctx['domain']}"})
     check(bob is not None, "context")
+
+
+@step
+def errors(c, ctx):
+    """Mastodon's error bodies, where the spec describes them."""
+    alice, app = ctx["users"]["alice"], ctx["app"]
+    c.call("POST", "/oauth/token", data={
+        "grant_type": "password", "client_id": app["client_id"], "client_secret": app["client_secret"],
+        "username": alice["email"], "password": "wrong password", "scope": "read",
+    }, expect=400)
+    c.call("POST", "/oauth/token", data={"grant_type": "client_credentials", "client_id": "nope", "client_secret": "nope"},
+           expect=401)
+    c.call("GET", "/api/v1/accounts/verify_credentials", expect=401)
+    c.call("GET", "/api/v1/notifications", "not-a-token", expect=401)
+    read_only = c.call("POST", "/oauth/token", data={
+        "grant_type": "password", "client_id": app["client_id"], "client_secret": app["client_secret"],
+        "username": alice["email"], "password": ctx["password"], "scope": "read",
+    })
+    c.call("POST", "/api/v1/statuses", read_only["access_token"], json_body={"status": "hi"}, expect=403)
+    c.call("GET", "/oauth/userinfo", read_only["access_token"], expect=403)
+    c.call("POST", "/api/v1/accounts/0/follow", alice, expect=404)
+    c.call("GET", "/api/v1/polls/0", alice, expect=404)
+    c.call("POST", "/api/v2/filters", alice, json_body={"context": ["home"]}, expect=422)
+    c.call("POST", "/api/v1/lists", alice, json_body={"title": ""}, expect=422)
+    c.call("POST", f"/api/v1/polls/{ctx['poll_status']['poll']['id']}/votes", alice, json_body={"choices": [0]},
+           expect=422)
 
 
 @step
