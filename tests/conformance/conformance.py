@@ -26,8 +26,12 @@ Adding an endpoint: call `c.call(METHOD, PATH, user, ...)` from one of the
 and the coverage bookkeeping are found from the method and path.
 """
 
+import base64
+import hashlib
+import html
 import json
 import re
+import secrets
 import sys
 import time
 import traceback
@@ -56,6 +60,21 @@ REDIRECT_OOB = "urn:ietf:wg:oauth:2.0:oob"
 COVERAGE_MARKER = "=== conformance coverage ==="
 
 # Schemas for responses the spec does not describe (by Mastodon's serializers).
+WEBFINGER = {
+    # RFC 7033 JRD, as WebfingerSerializer: subject, aliases, links with rel.
+    "type": "object",
+    "properties": {
+        "subject": {"type": "string"},
+        "aliases": {"type": "array", "items": {"type": "string", "format": "uri"}},
+        "links": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"rel": {"type": "string"}, "type": {"type": "string"}, "href": {"type": "string", "format": "uri"},
+                           "template": {"type": "string"}},
+            "required": ["rel"],
+        }},
+    },
+    "required": ["subject", "links"],
+}
 OAUTH_USERINFO = {
     # OauthUserinfoSerializer (Mastodon 4.4): OpenID Connect standard claims.
     "type": "object",
@@ -354,6 +373,7 @@ class Conformance:
         resp = self.http.request(method, self.base + path, params=params, data=data, json=json_body, headers=h,
                                  allow_redirects=False, timeout=30)
         self.calls += 1
+        self.last = resp
         route = self.route(method, path)
         if route is not None:
             self.exercised.add((method, route))
@@ -367,7 +387,7 @@ class Conformance:
                 body = resp.json()
             except ValueError:
                 self.fail(label, "", f"the body is not JSON: {resp.text[:200]!r}")
-        if resp.status_code != expect:
+        if resp.status_code not in (expect if isinstance(expect, (set, tuple)) else (expect,)):
             self.fail(label, "", f"expected {expect}, got {resp.status_code}: {resp.text[:500]}")
             return body
         if template is not None:
@@ -387,6 +407,11 @@ class Conformance:
                 self.validate(label, pointer, body)
         self.last = resp
         return body
+
+    def html(self, method, path, **kwargs):
+        """Like call, for an HTML page (the OAuth sign-in form): returns the response."""
+        self.call(method, path, **kwargs)
+        return self.last
 
     def check_link(self, label, resp, body):
         """A page with items carries a Link header (Mastodon's
@@ -472,6 +497,8 @@ def instance(c, ctx):
     c.call("GET", "/api/v1/custom_emojis")
     c.call("GET", "/.well-known/oauth-authorization-server")
     c.call("GET", "/health")
+    c.call("GET", "/avatars/original/missing.png")
+    c.call("GET", "/headers/original/missing.png")
     c.call("GET", "/api/v1/announcements", expect=401)
 
 
@@ -510,10 +537,8 @@ def apps_and_tokens(c, ctx):
     c.call("GET", "/oauth/userinfo", profile["access_token"], schema=OAUTH_USERINFO)
     c.call("POST", "/oauth/userinfo", profile["access_token"], schema=OAUTH_USERINFO)
     c.call("GET", "/api/v1/accounts/verify_credentials", profile["access_token"])
-    # The authorization form (HTML) and a registration through the API.
-    c.call("GET", "/oauth/authorize", params={
-        "response_type": "code", "client_id": app["client_id"], "redirect_uri": REDIRECT_OOB, "scope": "read",
-    })
+    authorization_code_flow(c, ctx)
+    # A registration through the API.
     name = f"erin{uuid.uuid4().hex[:6]}"
     registered = c.call("POST", "/api/v1/accounts", app_token["access_token"], json_body={
         "username": name, "email": f"{name}@example.com", "password": ctx["password"],
@@ -529,6 +554,41 @@ def apps_and_tokens(c, ctx):
         "client_id": app["client_id"], "client_secret": app["client_secret"], "token": spare["access_token"],
     })
     c.call("GET", "/api/v1/accounts/verify_credentials", spare["access_token"], expect=401)
+
+
+def hidden_inputs(page):
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        attrs = {k: html.unescape(v) for k, v in re.findall(r'(\w+)="([^"]*)"', tag)}
+        if attrs.get("type") == "hidden" and "name" in attrs:
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
+
+
+def authorization_code_flow(c, ctx):
+    """The sign-in form, its POST, and the code exchanged with PKCE."""
+    callback = "https://app.example/callback"
+    app = c.call("POST", "/api/v1/apps", data={
+        "client_name": "conformance web app", "redirect_uris": callback, "scopes": "read write profile",
+    })
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    state = uuid.uuid4().hex
+    page = c.html("GET", "/oauth/authorize", params={
+        "response_type": "code", "client_id": app["client_id"], "redirect_uri": callback, "scope": "read profile",
+        "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
+    })
+    fields = hidden_inputs(page.text)
+    check(fields.get("csrf"), f"no csrf field in the sign-in form: {page.text[:500]}")
+    fields.update(email=ctx["users"]["alice"]["email"], password=ctx["password"])
+    resp = c.html("POST", "/oauth/authorize", data=fields, expect=(302, 303))
+    location = urlparse(resp.headers.get("Location", ""))
+    query = dict(p.split("=", 1) for p in location.query.split("&") if "=" in p)
+    check(query.get("state") == state and query.get("code"), f"redirect {resp.headers.get('Location')!r}")
+    c.call("POST", "/oauth/token", data={
+        "grant_type": "authorization_code", "client_id": app["client_id"], "client_secret": app["client_secret"],
+        "redirect_uri": callback, "code": query["code"], "code_verifier": verifier,
+    })
 
 
 @step
@@ -918,7 +978,7 @@ def discovery(c, ctx):
     c.call("GET", "/api/v2/suggestions", dave)
     c.call("DELETE", f"/api/v1/suggestions/{alice['id']}", dave)
     c.call("GET", "/api/v1/preferences", alice)
-    c.call("GET", "/.well-known/webfinger", params={"resource": f"acct:alice@{ctx['domain']}"})
+    c.call("GET", "/.well-known/webfinger", params={"resource": f"acct:alice@{ctx['domain']}"}, schema=WEBFINGER)
     check(bob is not None, "context")
 
 
