@@ -36,7 +36,7 @@ import sys
 import time
 import traceback
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -363,7 +363,7 @@ class Conformance:
                 self.fail(label, prefix + where, message[:300])
 
     def call(self, method, path, user=None, *, params=None, data=None, json_body=None, expect=200,
-             schema=None, headers=None):
+             schema=None, headers=None, files=None):
         """Sends one request; checks the status code and validates the body
         against the spec. `schema` names a components schema for routes the
         spec lacks. Returns the parsed JSON body (or None)."""
@@ -371,7 +371,7 @@ class Conformance:
         if user is not None:
             h["Authorization"] = f"Bearer {user['token'] if isinstance(user, dict) else user}"
         resp = self.http.request(method, self.base + path, params=params, data=data, json=json_body, headers=h,
-                                 allow_redirects=False, timeout=30)
+                                 files=files, allow_redirects=False, timeout=30)
         self.calls += 1
         self.last = resp
         route = self.route(method, path)
@@ -1006,6 +1006,47 @@ def errors(c, ctx):
     c.call("POST", "/api/v1/lists", alice, json_body={"title": ""}, expect=422)
     c.call("POST", f"/api/v1/polls/{ctx['poll_status']['poll']['id']}/votes", alice, json_body={"choices": [0]},
            expect=422)
+
+
+# A 1x1 PNG.
+PNG_DOT = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4270000000049454e44ae426082"
+)
+
+
+@step
+def media(c, ctx):
+    alice = ctx["users"]["alice"]
+    m = c.call("POST", "/api/v2/media", alice, files={"file": ("dot.png", PNG_DOT, "image/png")},
+               data={"description": "A dot", "focus": "0.5,-0.5"})
+    spare = c.call("POST", "/api/v1/media", alice, files={"file": ("dot.png", PNG_DOT, "image/png")})
+    c.call("GET", f"/api/v1/media/{m['id']}", alice)
+    c.call("PUT", f"/api/v1/media/{m['id']}", alice, data={"description": "A tiny dot"})
+    status = c.call("POST", "/api/v1/statuses", alice, data={"status": "A picture", "media_ids[]": [m["id"]]})
+    check(len(status["media_attachments"]) == 1, f"the status has its picture: {status!r}")
+    c.call("DELETE", f"/api/v1/media/{spare['id']}", alice)
+    c.call("PATCH", "/api/v1/accounts/update_credentials", alice,
+           files={"avatar": ("me.png", PNG_DOT, "image/png"), "header": ("top.png", PNG_DOT, "image/png")})
+    c.call("DELETE", "/api/v1/profile/header", alice)
+    c.call("DELETE", "/api/v1/profile/avatar", alice)
+
+
+@step
+def scheduled_statuses(c, ctx):
+    alice = ctx["users"]["alice"]
+    later = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    s = c.call("POST", "/api/v1/statuses", alice, json_body={
+        "status": "Tomorrow", "scheduled_at": later, "spoiler_text": "soon",
+        "poll": {"options": ["yes", "no"], "expires_in": 3600},
+    })
+    check("params" in s, f"a scheduled status: {s!r}")
+    c.call("GET", "/api/v1/scheduled_statuses", alice)
+    c.call("GET", f"/api/v1/scheduled_statuses/{s['id']}", alice)
+    even_later = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    c.call("PUT", f"/api/v1/scheduled_statuses/{s['id']}", alice, data={"scheduled_at": even_later})
+    c.call("DELETE", f"/api/v1/scheduled_statuses/{s['id']}", alice)
+    c.call("GET", f"/api/v1/scheduled_statuses/{s['id']}", alice, expect=404)
 
 
 @step
