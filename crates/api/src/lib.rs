@@ -432,6 +432,10 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
         .route(
+            "/oauth/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
+        .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
         )

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine as _;
+use ferrodon_model::scope;
 use ferrodon_model::scope::ALL_SCOPES;
 use ferrodon_service::ServiceError;
 use ferrodon_service::auth::{AuthorizeOutcome, AuthorizeRequest, TokenRequest};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::auth::Auth;
 use crate::entities;
 use crate::error::{ApiError, ApiResult};
 use crate::params::{Params, de};
@@ -352,6 +354,22 @@ pub async fn revoke(
     Ok(Json(json!({})))
 }
 
+/// `GET`/`POST /oauth/userinfo`: OpenID Connect claims about the token's
+/// user (Mastodon 4.4), for tokens with the `profile` scope.
+pub async fn userinfo(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("profile")])?;
+    let view = state.services.credential_account(user.account_id).await?;
+    let a = entities::credential_account(state.services.instance(), &view);
+    Ok(Json(json!({
+        "iss": format!("{}/", state.services.instance().base_url),
+        "sub": a["uri"],
+        "name": a["display_name"],
+        "preferred_username": a["username"],
+        "profile": a["url"],
+        "picture": a["avatar"],
+    })))
+}
+
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
 pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
     let i = state.services.instance();
@@ -366,6 +384,7 @@ pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
         "authorization_endpoint": format!("{base}/oauth/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "userinfo_endpoint": format!("{base}/oauth/userinfo"),
         "app_registration_endpoint": format!("{base}/api/v1/apps"),
         "scopes_supported": ALL_SCOPES,
         "response_types_supported": ["code"],
