@@ -1499,3 +1499,75 @@ impl Drop for OwnRedis {
         self.stop();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Client scripts (Mastodon.py, masto.js, the conformance walk)
+
+/// How long a client script may run.
+pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The value of `var` (a tool or a directory for the client tests), or
+/// `None` to skip the test; with `FERRODON_TEST_REQUIRE_ALL=1` a missing
+/// value fails instead.
+pub fn client_env(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ if ferrodon_testkit::require_all() => {
+            panic!("FERRODON_TEST_REQUIRE_ALL=1 but {var} is not set")
+        }
+        _ => {
+            eprintln!("skipping the {what} test: {var} is not set");
+            None
+        }
+    }
+}
+
+/// Runs `program` with `args` (paths relative to the project root are
+/// fine) and `envs`, killing it after [`SCRIPT_TIMEOUT`]; returns its exit
+/// code (`None` when killed) and its stdout and stderr.
+pub fn run_client_script(
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Option<i32>, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(program)
+        .current_dir(root)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + SCRIPT_TIMEOUT;
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.code(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let output = format!(
+        "stdout:\n{}\nstderr:\n{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    (code, output)
+}
