@@ -118,17 +118,6 @@ impl Services {
         Ok(outcome)
     }
 
-    /// Counts a set-aside notification in the sender's request.
-    pub(crate) async fn record_request(
-        &self,
-        recipient: AccountId,
-        from: AccountId,
-        status: Option<StatusId>,
-    ) -> Result<()> {
-        store::record(self.db(), self.ids().next().0, recipient, from, status).await?;
-        Ok(())
-    }
-
     /// `GET /api/v2/notifications/policy`.
     pub async fn notification_policy(&self, viewer: AccountId) -> Result<PolicyView> {
         let policy = store::policy(self.db(), viewer).await?;
@@ -262,6 +251,28 @@ impl Services {
         store::delete_filtered_from(&mut tx, viewer, request.from_account_id).await?;
         store::delete_request(&mut tx, request.id).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// The bulk forms of accept (`accept`) and dismiss: ids that are not
+    /// the viewer's requests are skipped.
+    pub async fn settle_notification_requests(
+        &self,
+        viewer: AccountId,
+        ids: &[i64],
+        accept: bool,
+    ) -> Result<()> {
+        for &id in ids {
+            let done = if accept {
+                self.accept_notification_request(viewer, id).await
+            } else {
+                self.dismiss_notification_request(viewer, id).await
+            };
+            match done {
+                Ok(()) | Err(ServiceError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 }

@@ -183,8 +183,10 @@ impl Services {
         } else {
             None
         };
+        // A set-aside notification and its request's count change together.
+        let mut tx = db.begin().await?;
         let inserted = store::insert(
-            db,
+            &mut tx,
             &Notification {
                 id: self.ids().next().0,
                 account_id: recipient,
@@ -199,8 +201,16 @@ impl Services {
         )
         .await?;
         if inserted && filtered {
-            self.record_request(recipient, from, status_id).await?;
+            ferrodon_storage::notification_policies::record(
+                &mut tx,
+                self.ids().next().0,
+                recipient,
+                from,
+                status_id,
+            )
+            .await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
 use ferrodon_model::{AccountId, scope};
-use ferrodon_service::ServiceError;
 use ferrodon_service::notification_requests::{PolicyChange, PolicyView, RequestView};
 use ferrodon_service::notifications::{GroupedPage, ListOptions, NotificationView};
 use serde::Deserialize;
@@ -522,16 +521,11 @@ pub async fn accept_requests(
     Params(p): Params<RequestIds>,
 ) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:notifications")])?;
-    for id in p.id.iter().filter_map(|i| i.parse::<i64>().ok()) {
-        match state
-            .services
-            .accept_notification_request(user.account_id, id)
-            .await
-        {
-            Ok(()) | Err(ServiceError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let ids: Vec<i64> = p.id.iter().filter_map(|i| i.parse().ok()).collect();
+    state
+        .services
+        .settle_notification_requests(user.account_id, &ids, true)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -542,16 +536,11 @@ pub async fn dismiss_requests(
     Params(p): Params<RequestIds>,
 ) -> ApiResult<Json<Value>> {
     let user = auth.user(&[scope!("write:notifications")])?;
-    for id in p.id.iter().filter_map(|i| i.parse::<i64>().ok()) {
-        match state
-            .services
-            .dismiss_notification_request(user.account_id, id)
-            .await
-        {
-            Ok(()) | Err(ServiceError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let ids: Vec<i64> = p.id.iter().filter_map(|i| i.parse().ok()).collect();
+    state
+        .services
+        .settle_notification_requests(user.account_id, &ids, false)
+        .await?;
     Ok(Json(json!({})))
 }
 
