@@ -216,7 +216,10 @@ fn new_worker(
         ferrodon_service::jobs::registry(),
         services.clone(),
         worker_options(config, queues, concurrency),
-        ferrodon_service::jobs::schedule(Duration::from_secs(config.worker.cleanup_interval_s)),
+        ferrodon_service::jobs::schedule(
+            Duration::from_secs(config.worker.cleanup_interval_s),
+            Duration::from_secs(config.worker.trends_interval_s),
+        ),
     )
 }
 

@@ -101,7 +101,7 @@ pub fn router(state: AppState) -> Router {
     use axum::extract::DefaultBodyLimit;
     use routes::{
         accounts, announcements, apps, conversations, discovery, filters, instance, lists, media,
-        notifications, oauth, polls, relations, statuses, tags, timelines,
+        notifications, oauth, polls, relations, statuses, tags, timelines, trends,
     };
     // Uploads have their own body limits (the largest file plus the form).
     let upload_limit = DefaultBodyLimit::max(media::upload_body_limit(&state));
@@ -161,6 +161,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/preferences", get(discovery::preferences))
         .route("/api/v1/tags/{name}", get(tags::show))
+        .route("/api/v1/trends", get(trends::tags))
+        .route("/api/v1/trends/tags", get(trends::tags))
+        .route("/api/v1/trends/statuses", get(trends::statuses))
         .route("/api/v1/tags/{name}/follow", post(tags::follow))
         .route("/api/v1/tags/{name}/unfollow", post(tags::unfollow))
         .route("/api/v1/tags/{name}/feature", post(tags::feature))

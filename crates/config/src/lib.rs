@@ -138,6 +138,8 @@ pub struct WorkerConfig {
     pub poll_interval_ms: u64,
     /// Seconds between scheduled clean-ups.
     pub cleanup_interval_s: u64,
+    /// Seconds between recomputations of the trends.
+    pub trends_interval_s: u64,
     /// Seconds a claimed job stays leased without a heartbeat.
     pub lease_s: u64,
     /// Seconds a stopping worker waits for running jobs.
@@ -184,6 +186,8 @@ pub struct Config {
     pub registrations: RegistrationMode,
     /// Whether `/oauth/token` accepts the resource-owner password grant.
     pub password_grant: bool,
+    /// Whether trending hashtags, statuses and links are computed and shown.
+    pub trends: bool,
     /// Overrides the streaming URL published in the instance entity.
     pub streaming_url: Option<String>,
     /// From `SECRET_KEY_BASE`; when unset one is generated into the data dir.
@@ -345,6 +349,13 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Whether /oauth/token accepts grant_type=password.",
     },
     Setting {
+        key: "trends.enabled",
+        env: &["FERRODON_TRENDS"],
+        default: "true",
+        secret: false,
+        doc: "Whether trending hashtags, statuses and links are computed and shown (/api/v1/trends/*).",
+    },
+    Setting {
         key: "streaming_url",
         env: &["STREAMING_API_BASE_URL"],
         default: "wss://<domain> (ws:// without https)",
@@ -483,6 +494,13 @@ pub const SETTINGS: &[Setting] = &[
         default: "300",
         secret: false,
         doc: "Seconds between runs of the scheduled clean-up (run by one worker per period).",
+    },
+    Setting {
+        key: "worker.trends_interval_s",
+        env: &["FERRODON_TRENDS_INTERVAL"],
+        default: "300",
+        secret: false,
+        doc: "Seconds between recomputations of the trends (run by one worker per period).",
     },
     Setting {
         key: "worker.concurrency",
@@ -879,6 +897,7 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
         password_grant: raw
             .parse("oauth.password_grant", parse_bool)?
             .unwrap_or(true),
+        trends: raw.parse("trends.enabled", parse_bool)?.unwrap_or(true),
         streaming_url,
         secret_key_base,
         instance: InstanceConfig {
@@ -919,6 +938,10 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
                 .unwrap_or(25),
             cleanup_interval_s: raw
                 .parse("worker.cleanup_interval_s", parse_num::<u64>)?
+                .unwrap_or(300)
+                .max(1),
+            trends_interval_s: raw
+                .parse("worker.trends_interval_s", parse_num::<u64>)?
                 .unwrap_or(300)
                 .max(1),
             concurrency,

@@ -27,16 +27,21 @@ pub fn registry() -> Registry<Services> {
         .register::<Noop>()
         .register::<Cleanup>()
         .register::<crate::polls::PollExpired>()
-        .register::<crate::scheduled::PublishScheduledStatus>();
+        .register::<crate::scheduled::PublishScheduledStatus>()
+        .register::<crate::trends::RefreshTrends>();
     r
 }
 
 /// The periodic ticks: Mastodon's clean-ups (expired authorization codes,
 /// revoked tokens, idempotency keys, old tick records, the dead set, media
 /// left unattached for a day). (Scheduled statuses and poll ends are delayed
-/// jobs, not ticks.)
-pub fn schedule(cleanup_every: Duration) -> Schedule {
-    Schedule::new().every("cleanup", cleanup_every, |slot| Cleanup { slot })
+/// jobs, not ticks.) And the trends, recomputed every `trends_every`.
+pub fn schedule(cleanup_every: Duration, trends_every: Duration) -> Schedule {
+    Schedule::new()
+        .every("cleanup", cleanup_every, |slot| Cleanup { slot })
+        .every("trends", trends_every, |slot| {
+            crate::trends::RefreshTrends { slot }
+        })
 }
 
 fn fan_out_query(status: &Status, author: AccountId) -> FanOutQuery {

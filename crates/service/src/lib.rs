@@ -26,6 +26,7 @@ pub mod statuses;
 pub mod tags;
 pub mod text;
 pub mod timelines;
+pub mod trends;
 pub mod views;
 
 use std::collections::BTreeMap;
@@ -211,6 +212,8 @@ pub struct Instance {
     pub limits: Limits,
     /// Where uploads live and how large they may be.
     pub media: ferrodon_config::MediaConfig,
+    /// Whether trends are computed and shown (Mastodon's `Setting.trends`).
+    pub trends: bool,
 }
 
 impl Instance {
@@ -238,6 +241,7 @@ impl Instance {
                 ..Limits::default()
             },
             media: config.media.clone(),
+            trends: config.trends,
         }
     }
 

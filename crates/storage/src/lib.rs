@@ -35,6 +35,7 @@ pub mod server_content;
 mod sql;
 pub mod statuses;
 pub mod tags;
+pub mod trends;
 pub mod users;
 
 use std::str::FromStr;
@@ -422,6 +423,7 @@ mod schema_tests {
             "integer" | "bigint" | "smallint" | "int" | "int8" | "int4" | "int2" => "integer",
             "text" | "character varying" | "varchar" => "text",
             "boolean" | "bool" => "boolean",
+            "real" | "double precision" | "float8" | "double" => "float",
             "timestamp" | "timestamp with time zone" | "timestamptz" => "timestamp",
             _ => "unknown",
         }

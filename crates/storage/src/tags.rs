@@ -288,7 +288,8 @@ pub struct TagUse {
     pub account_id: i64,
 }
 
-/// Uses of `tags` in public and unlisted statuses with ids from `since`, newest first, at most `limit`.
+/// Uses of `tags` in public statuses with ids from `since`, newest first, at most `limit`
+/// (Mastodon's tag history counts public statuses only).
 pub async fn uses_since<'a>(
     ex: impl Exec<'a>,
     tags: &[TagId],
@@ -300,7 +301,7 @@ pub async fn uses_since<'a>(
     }
     let sql = format!(
         "SELECT st.tag_id, s.created_at, s.account_id FROM statuses_tags st JOIN statuses s ON s.id = st.status_id \
-         WHERE st.status_id >= $1 AND s.visibility IN (0, 1) AND st.tag_id IN ({}) \
+         WHERE st.status_id >= $1 AND s.visibility = 0 AND st.tag_id IN ({}) \
          ORDER BY st.status_id DESC LIMIT $2",
         placeholders(3, tags.len())
     );

@@ -20,7 +20,7 @@ use crate::params::{Params, de};
 use axum::http::StatusCode;
 
 /// Mastodon's `limit_param`: the default when absent, at most twice the default.
-fn limit(raw: Option<i64>, default: i64) -> i64 {
+pub(crate) fn limit(raw: Option<i64>, default: i64) -> i64 {
     match raw {
         None => default,
         Some(n) => n.abs().clamp(1, default * 2),

@@ -19,6 +19,7 @@ pub mod scheduled;
 pub mod statuses;
 pub mod tags;
 pub mod timelines;
+pub mod trends;
 
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -75,6 +76,24 @@ pub fn link_header(
     next_max_id: Option<i64>,
     prev: Option<(&str, i64)>,
 ) -> Option<HeaderValue> {
+    cursor_links(
+        base_url,
+        uri,
+        keep,
+        next_max_id.map(|m| ("max_id", m)),
+        prev,
+    )
+}
+
+/// A `Link` header with any cursor parameter for `next` and `prev`
+/// (`offset` for the lists Mastodon pages by offset, such as trends).
+pub fn cursor_links(
+    base_url: &str,
+    uri: &Uri,
+    keep: &[&str],
+    next: Option<(&str, i64)>,
+    prev: Option<(&str, i64)>,
+) -> Option<HeaderValue> {
     let kept: Vec<(String, String)> =
         url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .filter(|(k, v)| keep.contains(&k.as_ref()) && !v.is_empty())
@@ -90,8 +109,8 @@ pub fn link_header(
         format!("{base_url}{}?{query}", uri.path())
     };
     let mut links = Vec::new();
-    if let Some(max) = next_max_id {
-        links.push(format!("<{}>; rel=\"next\"", make(("max_id", max))));
+    if let Some(next) = next {
+        links.push(format!("<{}>; rel=\"next\"", make(next)));
     }
     if let Some(prev) = prev {
         links.push(format!("<{}>; rel=\"prev\"", make(prev)));
