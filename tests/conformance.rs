@@ -40,7 +40,7 @@ fn admin(server: &TestServer, args: &[&str]) -> String {
 /// as the JSON the script takes.
 fn setup(server: &TestServer) -> Value {
     let mut users = serde_json::Map::new();
-    for name in ["alice", "bob", "carol", "dave"] {
+    for name in ["alice", "bob", "carol", "dave", "erin", "frank"] {
         let id = create_account(server, name, &[]);
         users.insert(name.into(), json!({"id": id, "email": email_of(name)}));
     }
@@ -74,8 +74,16 @@ lane_test!(openapi_conformance, |lane: Lane| async move {
     let Some(python) = python() else {
         return;
     };
-    // Polls may end after a second, so that one ends during the walk.
-    let server = spawn_with(lane, &[("FERRODON_POLL_MIN_EXPIRATION", "1")]).await;
+    // Polls may end after a second, so that one ends during the walk; trends
+    // are recomputed every second, so that the walk sees some.
+    let server = spawn_with(
+        lane,
+        &[
+            ("FERRODON_POLL_MIN_EXPIRATION", "1"),
+            ("FERRODON_TRENDS_INTERVAL", "1"),
+        ],
+    )
+    .await;
     let setup = setup(&server).to_string();
     let base_url = server.base_url.clone();
     let (code, output) = tokio::task::spawn_blocking(move || {

@@ -61,7 +61,10 @@ lane_test!(hashtags, |lane: Lane| async move {
     let tag = api.anon().get("/api/v1/tags/RUST").await.ok_json();
     assert_ne!(tag["id"], "", "{tag}");
     let today = tag["history"][0].clone();
-    assert_eq!(today["uses"], "2", "only public statuses count, as Mastodon: {tag}");
+    assert_eq!(
+        today["uses"], "2",
+        "only public statuses count, as Mastodon: {tag}"
+    );
     assert_eq!(today["accounts"], "2", "{tag}");
     let now = chrono::Utc::now().timestamp();
     let day: i64 = today["day"].as_str().unwrap().parse().unwrap();

@@ -6,7 +6,7 @@ Usage: conformance.py BASE_URL SETUP_JSON [-v]
 SETUP_JSON is what the caller prepared with the admin CLI (tests/conformance.rs):
 
     {"password": "...",
-     "users": {"alice": {"id": "...", "email": "..."}, "bob": ..., "carol": ..., "dave": ...},
+     "users": {"alice": {"id": "...", "email": "..."}, "bob": ..., "carol": ..., "dave": ..., "erin": ..., "frank": ...},
      "rule_id": "...", "announcement_id": "..."}
 
 The script walks every endpoint Ferrodon implements with realistic data (users
@@ -1047,6 +1047,29 @@ def scheduled_statuses(c, ctx):
     c.call("PUT", f"/api/v1/scheduled_statuses/{s['id']}", alice, data={"scheduled_at": even_later})
     c.call("DELETE", f"/api/v1/scheduled_statuses/{s['id']}", alice)
     c.call("GET", f"/api/v1/scheduled_statuses/{s['id']}", alice, expect=404)
+
+
+@step
+def trends(c, ctx):
+    """Five accounts use a hashtag and favourite a post: both trend within a tick or two."""
+    users = [ctx["users"][n] for n in ("alice", "bob", "carol", "dave", "erin", "frank")]
+    alice = users[0]
+    c.call("PATCH", "/api/v1/accounts/update_credentials", alice, data={"discoverable": "true"})
+    for u in users[:5]:
+        c.call("POST", "/api/v1/statuses", u, data={"status": "Checking the spec #conformance"})
+    post = c.call("POST", "/api/v1/statuses", alice, data={"status": "Everyone likes this one"})
+    for u in users[1:]:
+        c.call("POST", f"/api/v1/statuses/{post['id']}/favourite", u)
+    deadline = time.time() + 20
+    tags, statuses = [], []
+    while time.time() < deadline and not (tags and statuses):
+        time.sleep(0.5)
+        tags = c.call("GET", "/api/v1/trends/tags")
+        statuses = c.call("GET", "/api/v1/trends/statuses", alice)
+    check(bool(tags) and bool(statuses), f"trends appear: {tags!r} {statuses!r}")
+    c.call("GET", "/api/v1/trends", params={"limit": "1"})
+    c.call("GET", "/api/v1/trends/tags", alice, params={"offset": "0", "limit": "5"})
+    c.call("GET", "/api/v1/trends/statuses", params={"offset": "1"})
 
 
 @step
