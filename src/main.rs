@@ -88,6 +88,34 @@ enum AdminCommand {
         #[command(subcommand)]
         command: ReportsCommand,
     },
+    /// The instance's custom emojis.
+    Emojis {
+        #[command(subcommand)]
+        command: EmojisCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EmojisCommand {
+    /// Adds `:SHORTCODE:` from a PNG, GIF or WebP file (256 KB at most) and prints its id.
+    Add {
+        shortcode: String,
+        file: std::path::PathBuf,
+        /// The picker category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Usable in posts but left out of the picker (/api/v1/custom_emojis).
+        #[arg(long)]
+        unlisted: bool,
+    },
+    /// Lists the emojis, one per line: id, shortcode, state, category.
+    List,
+    /// Stops showing an emoji (it stays stored).
+    Disable { shortcode: String },
+    /// Shows a disabled emoji again.
+    Enable { shortcode: String },
+    /// Deletes an emoji and its image.
+    Remove { shortcode: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +325,34 @@ fn main() -> ExitCode {
                     AnnouncementsCommand::List => roles::ContentAction::ListAnnouncements,
                     AnnouncementsCommand::Delete { id } => {
                         roles::ContentAction::DeleteAnnouncement(id)
+                    }
+                };
+                roles::admin_content(config, action).await
+            }
+            Command::Admin {
+                command: AdminCommand::Emojis { command },
+            } => {
+                let action = match command {
+                    EmojisCommand::Add {
+                        shortcode,
+                        file,
+                        category,
+                        unlisted,
+                    } => roles::ContentAction::AddEmoji {
+                        shortcode,
+                        file,
+                        category,
+                        listed: !unlisted,
+                    },
+                    EmojisCommand::List => roles::ContentAction::ListEmojis,
+                    EmojisCommand::Disable { shortcode } => {
+                        roles::ContentAction::SetEmojiDisabled(shortcode, true)
+                    }
+                    EmojisCommand::Enable { shortcode } => {
+                        roles::ContentAction::SetEmojiDisabled(shortcode, false)
+                    }
+                    EmojisCommand::Remove { shortcode } => {
+                        roles::ContentAction::RemoveEmoji(shortcode)
                     }
                 };
                 roles::admin_content(config, action).await

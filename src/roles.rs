@@ -405,6 +405,15 @@ pub enum ContentAction {
     ListAnnouncements,
     DeleteAnnouncement(i64),
     ListReports(i64),
+    AddEmoji {
+        shortcode: String,
+        file: std::path::PathBuf,
+        category: Option<String>,
+        listed: bool,
+    },
+    ListEmojis,
+    SetEmojiDisabled(String, bool),
+    RemoveEmoji(String),
 }
 
 fn time_arg(name: &str, raw: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -416,7 +425,7 @@ fn time_arg(name: &str, raw: Option<String>) -> Result<Option<chrono::DateTime<c
     .transpose()
 }
 
-/// `ferrodon admin rules|announcements|reports …`: prints the result on stdout.
+/// `ferrodon admin rules|announcements|reports|emojis …`: prints the result on stdout.
 pub async fn admin_content(config: Config, action: ContentAction) -> Result<()> {
     let db = connect(&config, false).await?;
     require_migrated(&db).await?;
@@ -460,6 +469,40 @@ pub async fn admin_content(config: Config, action: ContentAction) -> Result<()> 
             .admin_delete_announcement(id)
             .await
             .map(|()| format!("deleted announcement {id}")),
+        ContentAction::AddEmoji {
+            shortcode,
+            file,
+            category,
+            listed,
+        } => services
+            .admin_add_emoji(&shortcode, &file, category.as_deref(), listed)
+            .await
+            .map(|id| id.to_string()),
+        ContentAction::ListEmojis => services.admin_emojis().await.map(|list| {
+            list.iter()
+                .map(|e| {
+                    let state = match (e.disabled, e.visible_in_picker) {
+                        (true, _) => "disabled",
+                        (false, true) => "listed",
+                        (false, false) => "unlisted",
+                    };
+                    let category = e.category.as_deref().unwrap_or("");
+                    format!("{}\t{}\t{state}\t{category}", e.id, e.shortcode)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        ContentAction::SetEmojiDisabled(shortcode, disabled) => services
+            .admin_set_emoji_disabled(&shortcode, disabled)
+            .await
+            .map(|()| {
+                let done = if disabled { "disabled" } else { "enabled" };
+                format!("{done} :{shortcode}:")
+            }),
+        ContentAction::RemoveEmoji(shortcode) => services
+            .admin_remove_emoji(&shortcode)
+            .await
+            .map(|()| format!("removed :{shortcode}:")),
         ContentAction::ListReports(limit) => services.admin_reports(limit).await.map(|list| {
             list.iter()
                 .map(|r| {

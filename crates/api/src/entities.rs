@@ -131,7 +131,17 @@ pub fn account(i: &Instance, a: &Account) -> AccountJson {
         last_status_at: a.last_status_at.map(|t| t.format("%Y-%m-%d").to_string()),
         hide_collections: a.hide_collections,
         noindex: a.is_local().then_some(false),
-        emojis: Vec::new(),
+        emojis: if a.is_local() && !suspended {
+            let mut texts = vec![a.display_name.as_str(), a.note.as_str()];
+            texts.extend(
+                fields
+                    .iter()
+                    .flat_map(|f| [f.name.as_str(), f.value.as_str()]),
+            );
+            emojis_json(i, &texts)
+        } else {
+            Vec::new()
+        },
         roles: Vec::new(),
         fields,
         suspended,
@@ -209,9 +219,17 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         "media_attachments": v.media.iter().map(|m| media_attachment(i, m)).collect::<Vec<_>>(),
         "mentions": mentions,
         "tags": tags,
-        "emojis": [],
+        "emojis": if v.account.is_local() {
+            let mut texts = vec![s.spoiler_text.as_str(), s.content.as_str()];
+            if let Some(p) = &v.poll {
+                texts.extend(p.options.iter().map(String::as_str));
+            }
+            emojis_json(i, &texts)
+        } else {
+            Vec::new()
+        },
         "card": null,
-        "poll": v.poll.as_ref().map(poll),
+        "poll": v.poll.as_ref().map(|p| poll(i, p)),
         "quote": null,
     });
     if v.source_requested {
@@ -237,7 +255,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
 
 /// A Poll entity; `voted` and `own_votes` only for a signed-in viewer.
 /// Per-option counts are null while `hide_totals` hides them.
-pub fn poll(p: &PollView) -> Value {
+pub fn poll(i: &Instance, p: &PollView) -> Value {
     let show = p.show_totals();
     let options: Vec<Value> = p
         .options
@@ -253,7 +271,7 @@ pub fn poll(p: &PollView) -> Value {
         "votes_count": p.poll.votes_count,
         "voters_count": p.poll.voters_count,
         "options": options,
-        "emojis": [],
+        "emojis": emojis_json(i, &p.options.iter().map(String::as_str).collect::<Vec<_>>()),
     });
     if let (Some(voted), Some(own)) = (p.voted, &p.own_votes) {
         out["voted"] = json!(voted);
@@ -271,7 +289,15 @@ pub fn status_edit(i: &Instance, e: &EditView) -> Value {
         "created_at": time(e.edit.created_at),
         "account": account(i, &e.account),
         "media_attachments": [],
-        "emojis": [],
+        "emojis": if e.account.is_local() {
+            let mut texts = vec![e.edit.spoiler_text.as_str(), e.edit.content.as_str()];
+            if let Some(options) = &e.poll_options {
+                texts.extend(options.iter().map(String::as_str));
+            }
+            emojis_json(i, &texts)
+        } else {
+            Vec::new()
+        },
     });
     if let Some(options) = &e.poll_options {
         out["poll"] = json!({
@@ -372,11 +398,30 @@ pub fn token(t: &IssuedToken) -> Value {
     })
 }
 
-pub fn custom_emoji(e: &ferrodon_storage::emojis::CustomEmoji) -> Value {
+/// A stored emoji image: a path under the media directory (local emojis)
+/// or a remote URL.
+fn emoji_image_url(i: &Instance, stored: &str) -> String {
+    if stored.starts_with("https://") || stored.starts_with("http://") {
+        stored.to_owned()
+    } else {
+        i.media_url(stored)
+    }
+}
+
+/// The CustomEmoji entities of the local emojis named in `texts`.
+pub fn emojis_json(i: &Instance, texts: &[&str]) -> Vec<Value> {
+    i.emojis
+        .in_texts(texts.iter().copied())
+        .iter()
+        .map(|e| custom_emoji(i, e))
+        .collect()
+}
+
+pub fn custom_emoji(i: &Instance, e: &ferrodon_storage::emojis::CustomEmoji) -> Value {
     json!({
         "shortcode": e.shortcode,
-        "url": e.image_url,
-        "static_url": e.static_image_url,
+        "url": emoji_image_url(i, &e.image_url),
+        "static_url": emoji_image_url(i, &e.static_image_url),
         "visible_in_picker": e.visible_in_picker,
         "category": e.category,
     })

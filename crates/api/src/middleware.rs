@@ -44,9 +44,22 @@ pub async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, json!({"error": "Not Found"}))
 }
 
+/// Keeps the custom emoji snapshot the renderers use fresh (a reload at
+/// most every few seconds); a failed reload keeps the old one.
+async fn fresh_emojis(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Err(e) = state.services.refresh_emojis().await {
+        tracing::warn!(error = %e, "cannot reload custom emojis");
+    }
+    next.run(req).await
+}
+
 /// Applies the outer layers to `router`.
 pub fn wrap(router: Router<AppState>, state: AppState) -> Router<AppState> {
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            fresh_emojis,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,

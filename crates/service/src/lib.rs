@@ -11,6 +11,7 @@ pub mod auth;
 pub mod conversations;
 pub mod discovery;
 pub mod edits;
+pub mod emojis;
 pub mod filters;
 pub mod jobs;
 pub mod lists;
@@ -214,6 +215,8 @@ pub struct Instance {
     pub media: ferrodon_config::MediaConfig,
     /// Whether trends are computed and shown (Mastodon's `Setting.trends`).
     pub trends: bool,
+    /// The enabled local custom emojis, as last loaded (see [`emojis`]).
+    pub emojis: std::sync::Arc<emojis::EmojiSet>,
 }
 
 impl Instance {
@@ -242,6 +245,7 @@ impl Instance {
             },
             media: config.media.clone(),
             trends: config.trends,
+            emojis: Default::default(),
         }
     }
 
@@ -414,6 +418,9 @@ impl Services {
 
     /// The instance's enabled custom emojis.
     pub async fn custom_emojis(&self) -> Result<Vec<ferrodon_storage::emojis::CustomEmoji>> {
-        Ok(ferrodon_storage::emojis::local(self.db()).await?)
+        // Mastodon's `CustomEmoji.listed`: enabled and shown in the picker.
+        let mut all = ferrodon_storage::emojis::local(self.db()).await?;
+        all.retain(|e| e.visible_in_picker);
+        Ok(all)
     }
 }

@@ -228,6 +228,7 @@ pub fn is_stored_path(path: &str) -> bool {
             parts
                 .strip_prefix(&["accounts", "avatars"][..])
                 .or_else(|| parts.strip_prefix(&["accounts", "headers"][..]))
+                .or_else(|| parts.strip_prefix(&["custom_emojis", "images"][..]))
         })
     else {
         return false;
@@ -578,6 +579,22 @@ impl Services {
                 return Ok(removed);
             }
         }
+    }
+
+    /// A custom emoji's image (PNG, GIF or WebP, 256 KB at most, as
+    /// Mastodon's `CustomEmoji`): its new id and stored path.
+    pub(crate) async fn store_emoji_image(&self, upload: &Upload) -> Result<(i64, String)> {
+        let (found, _) = self
+            .identify(upload, "Image", true, Some(crate::emojis::MAX_EMOJI_BYTES))
+            .await?;
+        if found.content_type == "image/jpeg" {
+            return Err(ServiceError::invalid("Image content type is invalid"));
+        }
+        let id = self.ids().next().0;
+        let path = self
+            .keep_upload(upload, "custom_emojis/images", id, found.ext)
+            .await?;
+        Ok((id, path))
     }
 
     /// `update_credentials` with `avatar` or `header`: images only, 8 MB at most.

@@ -14,8 +14,9 @@ use crate::auth::Auth;
 use crate::entities::{self, time};
 use crate::error::ApiResult;
 use crate::params::{Params, de};
+use ferrodon_service::Instance;
 
-fn announcement(a: &AnnouncementView) -> Value {
+fn announcement(i: &Instance, a: &AnnouncementView) -> Value {
     let an = &a.announcement;
     json!({
         "id": an.id.to_string(),
@@ -30,12 +31,16 @@ fn announcement(a: &AnnouncementView) -> Value {
         "mentions": [],
         "statuses": [],
         "tags": [],
-        "emojis": [],
-        "reactions": a.reactions.iter().map(|r| json!({
-            "name": r.name,
-            "count": r.count,
-            "me": r.me,
-        })).collect::<Vec<_>>(),
+        "emojis": entities::emojis_json(i, &[an.text.as_str()]),
+        "reactions": a.reactions.iter().map(|r| {
+            let mut out = json!({"name": r.name, "count": r.count, "me": r.me});
+            if let Some(e) = i.emojis.get(&r.name) {
+                let emoji = entities::custom_emoji(i, &e);
+                out["url"] = emoji["url"].clone();
+                out["static_url"] = emoji["static_url"].clone();
+            }
+            out
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -56,7 +61,10 @@ pub async fn index(
         .services
         .announcements(user.account_id, p.with_dismissed.unwrap_or(false))
         .await?;
-    Ok(Json(Value::Array(list.iter().map(announcement).collect())))
+    let i = state.services.instance();
+    Ok(Json(Value::Array(
+        list.iter().map(|a| announcement(i, a)).collect(),
+    )))
 }
 
 /// `POST /api/v1/announcements/:id/dismiss`: answers `{}`.

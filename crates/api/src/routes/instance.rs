@@ -196,7 +196,10 @@ pub async fn v1(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 pub async fn custom_emojis(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let emojis = state.services.custom_emojis().await?;
     Ok(Json(Value::Array(
-        emojis.iter().map(entities::custom_emoji).collect(),
+        emojis
+            .iter()
+            .map(|e| entities::custom_emoji(state.services.instance(), e))
+            .collect(),
     )))
 }
 

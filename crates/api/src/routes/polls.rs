@@ -23,7 +23,7 @@ pub async fn show(
         .viewer(&[scope!("read:statuses")])?
         .map(|u| u.account_id);
     let view = state.services.poll(viewer, path_id(&id)?).await?;
-    Ok(Json(entities::poll(&view)))
+    Ok(Json(entities::poll(state.services.instance(), &view)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,5 +50,5 @@ pub async fn vote(
         .services
         .vote(user.account_id, poll_id, &p.choices)
         .await?;
-    Ok(Json(entities::poll(&view)))
+    Ok(Json(entities::poll(state.services.instance(), &view)))
 }
