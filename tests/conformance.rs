@@ -29,6 +29,15 @@ fn python() -> Option<String> {
     client_env("FERRODON_TEST_PYTHON", "conformance")
 }
 
+/// A 1×1 PNG.
+const PNG_DOT: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xff, 0xff, 0x3f,
+    0x00, 0x05, 0xfe, 0x02, 0xfe, 0xa7, 0xd6, 0xa4, 0x27, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
 /// Runs `ferrodon ARGS` against the server's database; its stdout on success.
 fn admin(server: &TestServer, args: &[&str]) -> String {
     let (code, stdout, stderr) = server.command(args);
@@ -47,6 +56,22 @@ fn setup(server: &TestServer) -> Value {
     let rule_id = admin(
         server,
         &["admin", "rules", "add", "No spam", "--hint", "Really."],
+    );
+    // A custom emoji, from a 1×1 PNG.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("blobcat.png");
+    std::fs::write(&png, PNG_DOT).unwrap();
+    admin(
+        server,
+        &[
+            "admin",
+            "emojis",
+            "add",
+            "blobcat",
+            &png.to_string_lossy(),
+            "--category",
+            "Blobs",
+        ],
     );
     let announcement_id = admin(
         server,

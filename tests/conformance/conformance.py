@@ -1050,6 +1050,24 @@ def scheduled_statuses(c, ctx):
 
 
 @step
+def custom_emojis(c, ctx):
+    """The setup added :blobcat:; statuses, polls and profiles name it (once the server's snapshot has it)."""
+    alice = ctx["users"]["alice"]
+    listed = c.call("GET", "/api/v1/custom_emojis")
+    check([e["shortcode"] for e in listed] == ["blobcat"], f"the emoji is listed: {listed!r}")
+    c.call("PATCH", "/api/v1/accounts/update_credentials", alice, data={"display_name": "Alice :blobcat:"})
+    s = c.call("POST", "/api/v1/statuses", alice, json_body={
+        "status": "A :blobcat: for you", "poll": {"options": [":blobcat:", "no"], "expires_in": 3600},
+    })
+    deadline = time.time() + 10
+    while time.time() < deadline and not s["emojis"]:
+        time.sleep(0.5)
+        s = c.call("GET", f"/api/v1/statuses/{s['id']}", alice)
+    check(bool(s["emojis"]) and bool(s["poll"]["emojis"]) and bool(s["account"]["emojis"]),
+          f"the status, its poll and its author name the emoji: {s!r}")
+
+
+@step
 def trends(c, ctx):
     """Five accounts use a hashtag and favourite a post: both trend within a tick or two."""
     users = [ctx["users"][n] for n in ("alice", "bob", "carol", "dave", "erin", "frank")]
