@@ -157,12 +157,8 @@ impl Services {
                 offset: s.offset,
             })
             .await?;
-        let mut visible = Vec::with_capacity(ids.len());
-        for view in self.hydrate_ids(Some(reader), &ids).await? {
-            if self.can_see(Some(reader), &view.status).await? {
-                visible.push(view);
-            }
-        }
+        let views = self.hydrate_ids(Some(reader), &ids).await?;
+        let visible = self.visible_views(reader, views).await?;
         self.drop_hidden(Some(reader), visible, HiddenBy::AnyAuthor)
             .await
     }

@@ -142,6 +142,68 @@ impl Services {
             && follows::follows(self.db(), viewer, status.account_id).await?)
     }
 
+    /// The hydrated statuses `viewer` may see, as [`Self::can_see`] decides,
+    /// with two queries for the whole batch instead of a few per status:
+    /// authors and mentions come with the views, blocks and follows are
+    /// looked up for all authors at once.
+    pub(crate) async fn visible_views(
+        &self,
+        viewer: AccountId,
+        views: Vec<StatusView>,
+    ) -> Result<Vec<StatusView>> {
+        let views: Vec<StatusView> = views
+            .into_iter()
+            .filter(|v| v.account.suspended_at.is_none())
+            .collect();
+        let mut authors: Vec<AccountId> = views
+            .iter()
+            .map(|v| v.account.id)
+            .filter(|a| *a != viewer)
+            .collect();
+        authors.sort_unstable_by_key(|a| a.0);
+        authors.dedup();
+        let blockers: std::collections::HashSet<i64> = ferrodon_storage::relations::between(
+            self.db(),
+            viewer,
+            &authors,
+            ferrodon_storage::now(),
+        )
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == "block" && r.target_account_id == viewer.0)
+        .map(|r| r.account_id)
+        .collect();
+        let needs_follow = |v: &StatusView| {
+            v.status.visibility() == Visibility::Private
+                && v.account.id != viewer
+                && !v.mentions.iter().any(|m| m.id == viewer)
+        };
+        let followed: std::collections::HashSet<i64> = if views.iter().any(needs_follow) {
+            follows::between(self.db(), follows::Kind::Follow, viewer, &authors)
+                .await?
+                .into_iter()
+                .filter(|f| f.account_id == viewer)
+                .map(|f| f.target_account_id.0)
+                .collect()
+        } else {
+            Default::default()
+        };
+        Ok(views
+            .into_iter()
+            .filter(|v| {
+                let author = v.account.id;
+                if author != viewer && blockers.contains(&author.0) {
+                    return false;
+                }
+                let visibility = v.status.visibility();
+                visibility.is_public_ish()
+                    || author == viewer
+                    || v.mentions.iter().any(|m| m.id == viewer)
+                    || (visibility == Visibility::Private && followed.contains(&author.0))
+            })
+            .collect())
+    }
+
     /// A status `viewer` may see, or 404.
     pub(crate) async fn visible_status(
         &self,
