@@ -303,6 +303,9 @@ pub fn status_edit(i: &Instance, e: &EditView) -> Value {
             "options": options.iter().map(|t| json!({"title": t})).collect::<Vec<_>>(),
         });
     }
+    if let Some(q) = &e.quote {
+        out["quote"] = quote(i, q, false);
+    }
     out
 }
 

@@ -33,6 +33,9 @@ pub struct EditView {
     pub edit: StatusEdit,
     pub account: Account,
     pub poll_options: Option<Vec<String>>,
+    /// The status's quote: a quote cannot be changed by an edit, so every
+    /// revision of a quote post shows it (Mastodon's `StatusEditSerializer`).
+    pub quote: Option<crate::views::QuoteView>,
 }
 
 /// `GET /api/v1/statuses/:id/source`.
@@ -313,6 +316,10 @@ impl Services {
     ) -> Result<Vec<EditView>> {
         let status = self.visible_status(viewer, id).await?;
         let account = self.account(status.account_id).await?;
+        let quote = match ferrodon_storage::quotes::of_status(self.db(), status.id).await? {
+            Some(_) => self.hydrate_one(viewer, status.clone()).await?.quote,
+            None => None,
+        };
         let mut edits = polls::edits_of(self.db(), status.id).await?;
         if edits.is_empty() {
             let poll = polls::of_status(self.db(), status.id).await?;
@@ -334,6 +341,7 @@ impl Services {
                 poll_options: edit.poll_options.as_deref().map(parse_options),
                 edit,
                 account: account.clone(),
+                quote: quote.clone(),
             })
             .collect())
     }
