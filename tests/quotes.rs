@@ -34,12 +34,15 @@ async fn notifications_of(api: &Api, kind: &str) -> Vec<Value> {
 }
 
 async fn wait_notification(api: &Api, kind: &str, status_id: &str) -> Value {
-    wait_until(&format!("a {kind} notification about {status_id}"), || async {
-        notifications_of(api, kind)
-            .await
-            .into_iter()
-            .find(|n| n["status"]["id"] == status_id)
-    })
+    wait_until(
+        &format!("a {kind} notification about {status_id}"),
+        || async {
+            notifications_of(api, kind)
+                .await
+                .into_iter()
+                .find(|n| n["status"]["id"] == status_id)
+        },
+    )
     .await
 }
 
@@ -81,7 +84,11 @@ lane_test!(quoting_and_how_quotes_read, |lane: Lane| async move {
     assert_eq!(quoted["account"]["id"], alice.id.as_str());
     assert_eq!(quoted["quote"], Value::Null);
     assert_eq!(quoted["quotes_count"], 1);
-    assert_keys(quoted, &["favourited", "quote_approval", "filtered"], "quoted");
+    assert_keys(
+        quoted,
+        &["favourited", "quote_approval", "filtered"],
+        "quoted",
+    );
     // The text did not link the quoted status: Mastodon's RE: fallback comes first.
     let content = q["content"].as_str().unwrap();
     assert!(
@@ -102,10 +109,7 @@ lane_test!(quoting_and_how_quotes_read, |lane: Lane| async move {
     let n = wait_notification(&a, "quote", &qid).await;
     assert_eq!(n["account"]["id"], bob.id.as_str());
     assert_eq!(n["status"]["quote"]["quoted_status"]["id"], oid.as_str());
-    let grouped = a
-        .get("/api/v2/notifications?types[]=quote")
-        .await
-        .ok_json();
+    let grouped = a.get("/api/v2/notifications?types[]=quote").await.ok_json();
     let group = &grouped["notification_groups"][0];
     assert_eq!(group["type"], "quote", "{grouped}");
     assert_eq!(group["status_id"], qid.as_str());
@@ -123,10 +127,7 @@ lane_test!(quoting_and_how_quotes_read, |lane: Lane| async move {
         .await
         .ok_json();
     assert!(
-        !linked["content"]
-            .as_str()
-            .unwrap()
-            .contains("quote-inline"),
+        !linked["content"].as_str().unwrap().contains("quote-inline"),
         "{linked}"
     );
     let bare = quote(&c, &oid, &[]).await.ok_json();
@@ -189,9 +190,13 @@ lane_test!(quoting_and_how_quotes_read, |lane: Lane| async move {
         .await
         .err_is(404, NOT_FOUND);
     // An unknown policy name.
-    quote(&b, &oid, &[("status", "x"), ("quote_approval_policy", "everyone")])
-        .await
-        .err_is(422, "Record invalid");
+    quote(
+        &b,
+        &oid,
+        &[("status", "x"), ("quote_approval_policy", "everyone")],
+    )
+    .await
+    .err_is(422, "Record invalid");
     assert_no_panics(&server);
 });
 
@@ -206,8 +211,11 @@ lane_test!(who_may_quote_what, |lane: Lane| async move {
 
     // Followers-only: bob sees it but may not quote it; alice may, and her
     // quote stays among followers.
-    let private = post_status_with(&a, &[("status", "for followers"), ("visibility", "private")])
-        .await;
+    let private = post_status_with(
+        &a,
+        &[("status", "for followers"), ("visibility", "private")],
+    )
+    .await;
     let pid = str_field(&private, "id");
     assert_eq!(
         private["quote_approval"],
@@ -221,9 +229,13 @@ lane_test!(who_may_quote_what, |lane: Lane| async move {
     quote(&b, &pid, &[("status", "leak")])
         .await
         .err_is(404, NOT_FOUND);
-    let own = quote(&a, &pid, &[("status", "me again"), ("visibility", "public")])
-        .await
-        .ok_json();
+    let own = quote(
+        &a,
+        &pid,
+        &[("status", "me again"), ("visibility", "public")],
+    )
+    .await
+    .ok_json();
     assert_eq!(own["visibility"], "private", "{own}");
     assert_eq!(own["quote"]["state"], "accepted");
     // Asking for a public policy on a followers-only post gives nobody.
@@ -257,24 +269,35 @@ lane_test!(who_may_quote_what, |lane: Lane| async move {
             422,
             "Validation failed: Cannot quote a non-mentioned user in a Private Mention post.",
         );
-    let dq = quote(&b, &pub_id, &[("status", "look @alice"), ("visibility", "direct")])
-        .await
-        .ok_json();
+    let dq = quote(
+        &b,
+        &pub_id,
+        &[("status", "look @alice"), ("visibility", "direct")],
+    )
+    .await
+    .ok_json();
     assert_eq!(dq["quote"]["state"], "accepted");
 
     // A followers-only quote by someone alice does not follow: alice (the
     // quoted author) still sees it, others do not.
-    let hidden = quote(&c, &pub_id, &[("status", "between us"), ("visibility", "private")])
-        .await
-        .ok_json();
+    let hidden = quote(
+        &c,
+        &pub_id,
+        &[("status", "between us"), ("visibility", "private")],
+    )
+    .await
+    .ok_json();
     let hid = str_field(&hidden, "id");
     let seen = status(&a, &hid).await;
     assert_eq!(seen["mentions"], json!([]), "the access mention is silent");
     b.get(&format!("/api/v1/statuses/{hid}")).await.err(404);
 
     // Policy `nobody`: only the author.
-    let mine = post_status_with(&a, &[("status", "mine"), ("quote_approval_policy", "nobody")])
-        .await;
+    let mine = post_status_with(
+        &a,
+        &[("status", "mine"), ("quote_approval_policy", "nobody")],
+    )
+    .await;
     let mine_id = str_field(&mine, "id");
     assert_eq!(
         mine["quote_approval"],
@@ -292,7 +315,10 @@ lane_test!(who_may_quote_what, |lane: Lane| async move {
     // Policy `followers`: bob follows alice, carol does not.
     let fol = post_status_with(
         &a,
-        &[("status", "followers may"), ("quote_approval_policy", "followers")],
+        &[
+            ("status", "followers may"),
+            ("quote_approval_policy", "followers"),
+        ],
     )
     .await;
     let fol_id = str_field(&fol, "id");
@@ -330,7 +356,10 @@ lane_test!(who_may_quote_what, |lane: Lane| async move {
     .await
     .err(422);
     let defaulted = post_status(&a, "default policy").await;
-    assert_eq!(defaulted["quote_approval"]["automatic"], json!(["followers"]));
+    assert_eq!(
+        defaulted["quote_approval"]["automatic"],
+        json!(["followers"])
+    );
 
     // PUT /interaction_policy changes it without an edit.
     let opened = put(
@@ -469,147 +498,145 @@ lane_test!(quote_states_for_each_viewer, |lane: Lane| async move {
     assert_no_panics(&server);
 });
 
-lane_test!(quotes_list_revoke_delete_and_edit, |lane: Lane| async move {
-    let server = spawn(lane).await;
-    let api = Api::of(&server);
-    let alice = user_token(&server, "alice").await;
-    let bob = user_token(&server, "bob").await;
-    let carol = user_token(&server, "carol").await;
-    let (a, b, c) = (alice.api(&api), bob.api(&api), carol.api(&api));
+lane_test!(
+    quotes_list_revoke_delete_and_edit,
+    |lane: Lane| async move {
+        let server = spawn(lane).await;
+        let api = Api::of(&server);
+        let alice = user_token(&server, "alice").await;
+        let bob = user_token(&server, "bob").await;
+        let carol = user_token(&server, "carol").await;
+        let (a, b, c) = (alice.api(&api), bob.api(&api), carol.api(&api));
 
-    let original = post_status(&a, "the original").await;
-    let oid = str_field(&original, "id");
-    let mut quote_ids = Vec::new();
-    for n in 0..5 {
-        let q = quote(&b, &oid, &[("status", &format!("quote {n}"))])
+        let original = post_status(&a, "the original").await;
+        let oid = str_field(&original, "id");
+        let mut quote_ids = Vec::new();
+        for n in 0..5 {
+            let q = quote(&b, &oid, &[("status", &format!("quote {n}"))])
+                .await
+                .ok_json();
+            quote_ids.push(str_field(&q, "id"));
+        }
+        let cq = quote(&c, &oid, &[("status", "carol's")]).await.ok_json();
+        let cqid = str_field(&cq, "id");
+        quote_ids.push(cqid.clone());
+        assert_eq!(status(&a, &oid).await["quotes_count"], 6);
+
+        // Only the author lists them, newest first, two by two through Link.
+        let path = format!("/api/v1/statuses/{oid}/quotes");
+        b.get(&path).await.err_is(403, "This action is not allowed");
+        api.get(&path).await.err(401);
+        a.get("/api/v1/statuses/999999999/quotes").await.err(404);
+        let mut seen = Vec::new();
+        let mut next = Some(format!("{path}?limit=4"));
+        let mut pages = 0;
+        while let Some(p) = next {
+            let resp = a.get(&p).await;
+            let page = resp.ok_json();
+            seen.extend(ids(&page));
+            pages += 1;
+            next = link(&resp, "next").map(|u| path_and_query(&u));
+            if pages == 1 {
+                assert!(link(&resp, "prev").unwrap().contains("since_id="));
+            }
+            assert!(pages < 5, "paging does not end");
+        }
+        let mut expected = quote_ids.clone();
+        expected.reverse();
+        assert_eq!(seen, expected);
+        assert_eq!(pages, 2);
+        // since_id pages newer ones.
+        let newer = a.get(&format!("{path}?limit=2&since_id=0")).await.ok_json();
+        assert_eq!(ids(&newer).len(), 2);
+
+        // Alice revokes carol's quote: revoked, gone from the list and the count.
+        let revoked = a
+            .post(&format!("{path}/{cqid}/revoke"), &[])
             .await
             .ok_json();
-        quote_ids.push(str_field(&q, "id"));
+        assert_eq!(revoked["id"], cqid.as_str());
+        assert_eq!(
+            revoked["quote"],
+            json!({"state": "revoked", "quoted_status": null})
+        );
+        assert_eq!(status(&c, &cqid).await["quote"]["state"], "revoked");
+        assert_eq!(status(&a, &oid).await["quotes_count"], 5);
+        assert!(!ids(&a.get(&path).await.ok_json()).contains(&cqid));
+        // Again: nothing changes.
+        a.post(&format!("{path}/{cqid}/revoke"), &[])
+            .await
+            .ok_json();
+        assert_eq!(status(&a, &oid).await["quotes_count"], 5);
+        // Not alice's to revoke, not a quote of it, not a status.
+        b.post(&format!("{path}/{}/revoke", quote_ids[0]), &[])
+            .await
+            .err_is(403, "This action is not allowed");
+        a.post(&format!("{path}/{oid}/revoke"), &[]).await.err(404);
+        a.post("/api/v1/statuses/999999999/quotes/1/revoke", &[])
+            .await
+            .err(404);
+
+        // Deleting a quote takes it out of the count.
+        b.delete(&format!("/api/v1/statuses/{}", quote_ids[0]))
+            .await
+            .ok_json();
+        assert_eq!(status(&a, &oid).await["quotes_count"], 4);
+
+        // Alice edits the original: those who quoted it hear of it, about their quote.
+        let edited = put(
+            &a,
+            &format!("/api/v1/statuses/{oid}"),
+            &[
+                ("status", "the original, edited"),
+                ("quote_approval_policy", "nobody"),
+            ],
+        )
+        .await
+        .ok_json();
+        assert_eq!(edited["quote_approval"]["automatic"], json!([]));
+        let n = wait_notification(&b, "quoted_update", &quote_ids[4]).await;
+        assert_eq!(n["account"]["id"], alice.id.as_str());
+        assert_eq!(
+            n["status"]["quote"]["quoted_status"]["content"],
+            "<p>the original, edited</p>"
+        );
+        let grouped = b
+            .get("/api/v2/notifications?types[]=quoted_update")
+            .await
+            .ok_json();
+        assert_eq!(
+            grouped["notification_groups"].as_array().unwrap().len(),
+            4,
+            "one per quote: {grouped}"
+        );
+        assert_eq!(grouped["notification_groups"][0]["type"], "quoted_update");
+        // Carol's quote was revoked: she is not told.
+        assert!(notifications_of(&c, "quoted_update").await.is_empty());
+
+        // Editing a quote keeps it (a quote cannot be changed) and its fallback.
+        let q1 = &quote_ids[1];
+        let re = put(
+            &b,
+            &format!("/api/v1/statuses/{q1}"),
+            &[("status", "quote 1, edited"), ("quoted_status_id", &cqid)],
+        )
+        .await
+        .ok_json();
+        assert_eq!(re["quote"]["quoted_status"]["id"], oid.as_str());
+        assert!(
+            re["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("<p class=\"quote-inline\">")
+        );
+        // Deleting (and redrafting) a quote: its source, with the quote.
+        let gone = b.delete(&format!("/api/v1/statuses/{q1}")).await.ok_json();
+        assert_eq!(gone["text"], "quote 1, edited");
+        assert_eq!(gone["quote"]["quoted_status"]["id"], oid.as_str());
+        assert_eq!(status(&a, &oid).await["quotes_count"], 3);
+        assert_no_panics(&server);
     }
-    let cq = quote(&c, &oid, &[("status", "carol's")]).await.ok_json();
-    let cqid = str_field(&cq, "id");
-    quote_ids.push(cqid.clone());
-    assert_eq!(status(&a, &oid).await["quotes_count"], 6);
-
-    // Only the author lists them, newest first, two by two through Link.
-    let path = format!("/api/v1/statuses/{oid}/quotes");
-    b.get(&path).await.err_is(403, "This action is not allowed");
-    api.get(&path).await.err(401);
-    a.get("/api/v1/statuses/999999999/quotes").await.err(404);
-    let mut seen = Vec::new();
-    let mut next = Some(format!("{path}?limit=4"));
-    let mut pages = 0;
-    while let Some(p) = next {
-        let resp = a.get(&p).await;
-        let page = resp.ok_json();
-        seen.extend(ids(&page));
-        pages += 1;
-        next = link(&resp, "next").map(|u| path_and_query(&u));
-        if pages == 1 {
-            assert!(link(&resp, "prev").unwrap().contains("since_id="));
-        }
-        assert!(pages < 5, "paging does not end");
-    }
-    let mut expected = quote_ids.clone();
-    expected.reverse();
-    assert_eq!(seen, expected);
-    assert_eq!(pages, 2);
-    // since_id pages newer ones.
-    let newer = a
-        .get(&format!("{path}?limit=2&since_id=0"))
-        .await
-        .ok_json();
-    assert_eq!(ids(&newer).len(), 2);
-
-    // Alice revokes carol's quote: revoked, gone from the list and the count.
-    let revoked = a
-        .post(&format!("{path}/{cqid}/revoke"), &[])
-        .await
-        .ok_json();
-    assert_eq!(revoked["id"], cqid.as_str());
-    assert_eq!(
-        revoked["quote"],
-        json!({"state": "revoked", "quoted_status": null})
-    );
-    assert_eq!(status(&c, &cqid).await["quote"]["state"], "revoked");
-    assert_eq!(status(&a, &oid).await["quotes_count"], 5);
-    assert!(!ids(&a.get(&path).await.ok_json()).contains(&cqid));
-    // Again: nothing changes.
-    a.post(&format!("{path}/{cqid}/revoke"), &[])
-        .await
-        .ok_json();
-    assert_eq!(status(&a, &oid).await["quotes_count"], 5);
-    // Not alice's to revoke, not a quote of it, not a status.
-    b.post(&format!("{path}/{}/revoke", quote_ids[0]), &[])
-        .await
-        .err_is(403, "This action is not allowed");
-    a.post(&format!("{path}/{oid}/revoke"), &[])
-        .await
-        .err(404);
-    a.post("/api/v1/statuses/999999999/quotes/1/revoke", &[])
-        .await
-        .err(404);
-
-    // Deleting a quote takes it out of the count.
-    b.delete(&format!("/api/v1/statuses/{}", quote_ids[0]))
-        .await
-        .ok_json();
-    assert_eq!(status(&a, &oid).await["quotes_count"], 4);
-
-    // Alice edits the original: those who quoted it hear of it, about their quote.
-    let edited = put(
-        &a,
-        &format!("/api/v1/statuses/{oid}"),
-        &[("status", "the original, edited"), ("quote_approval_policy", "nobody")],
-    )
-    .await
-    .ok_json();
-    assert_eq!(edited["quote_approval"]["automatic"], json!([]));
-    let n = wait_notification(&b, "quoted_update", &quote_ids[4]).await;
-    assert_eq!(n["account"]["id"], alice.id.as_str());
-    assert_eq!(
-        n["status"]["quote"]["quoted_status"]["content"],
-        "<p>the original, edited</p>"
-    );
-    let grouped = b
-        .get("/api/v2/notifications?types[]=quoted_update")
-        .await
-        .ok_json();
-    assert_eq!(
-        grouped["notification_groups"].as_array().unwrap().len(),
-        4,
-        "one per quote: {grouped}"
-    );
-    assert_eq!(grouped["notification_groups"][0]["type"], "quoted_update");
-    // Carol's quote was revoked: she is not told.
-    assert!(notifications_of(&c, "quoted_update").await.is_empty());
-
-    // Editing a quote keeps it (a quote cannot be changed) and its fallback.
-    let q1 = &quote_ids[1];
-    let re = put(
-        &b,
-        &format!("/api/v1/statuses/{q1}"),
-        &[("status", "quote 1, edited"), ("quoted_status_id", &cqid)],
-    )
-    .await
-    .ok_json();
-    assert_eq!(re["quote"]["quoted_status"]["id"], oid.as_str());
-    assert!(
-        re["content"]
-            .as_str()
-            .unwrap()
-            .starts_with("<p class=\"quote-inline\">")
-    );
-    // Deleting (and redrafting) a quote: its source, with the quote.
-    let gone = b
-        .delete(&format!("/api/v1/statuses/{q1}"))
-        .await
-        .ok_json();
-    assert_eq!(gone["text"], "quote 1, edited");
-    assert_eq!(gone["quote"]["quoted_status"]["id"], oid.as_str());
-    assert_eq!(status(&a, &oid).await["quotes_count"], 3);
-    assert_no_panics(&server);
-});
+);
 
 lane_test!(scheduled_quotes, |lane: Lane| async move {
     let server = spawn_with(lane, &[("FERRODON_SCHEDULED_MIN_OFFSET", "1")]).await;

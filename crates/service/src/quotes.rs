@@ -250,9 +250,7 @@ impl Services {
     /// visible, and not denied by its policy); otherwise 404.
     pub(crate) async fn quotable(&self, author: AccountId, id: StatusId) -> Result<Status> {
         let not_found = || ServiceError::NotFound(QUOTED_NOT_FOUND);
-        let mut status = statuses::get(self.db(), id)
-            .await?
-            .ok_or_else(not_found)?;
+        let mut status = statuses::get(self.db(), id).await?.ok_or_else(not_found)?;
         if let Some(original) = status.reblog_of() {
             status = statuses::get(self.db(), original)
                 .await?

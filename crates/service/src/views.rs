@@ -125,7 +125,8 @@ impl Services {
         let quote_rows = quotes::of_statuses(db, &quoting_ids).await?;
         let quote_of: HashMap<StatusId, &QuoteRow> =
             quote_rows.iter().map(|r| (r.quote.status_id, r)).collect();
-        let mut known: HashSet<StatusId> = list.iter().chain(originals.iter()).map(|s| s.id).collect();
+        let mut known: HashSet<StatusId> =
+            list.iter().chain(originals.iter()).map(|s| s.id).collect();
         let quoted_ids: Vec<StatusId> = quote_rows
             .iter()
             .filter_map(|r| r.quote.quoted_status())
@@ -307,12 +308,7 @@ impl Services {
             Some(QuoteView {
                 state,
                 shown,
-                quoted: QuotedRef::Full(
-                    visible
-                        .then(|| build_quoted(row))
-                        .flatten()
-                        .map(Box::new),
-                ),
+                quoted: QuotedRef::Full(visible.then(|| build_quoted(row)).flatten().map(Box::new)),
             })
         };
         let originals: HashMap<StatusId, StatusView> = originals

@@ -102,8 +102,12 @@ pub struct QuoteRow {
 impl QuoteRow {
     /// The nested quote's quoted status and state, if the quoted status quotes one.
     pub fn nested(&self) -> Option<(Option<StatusId>, QuoteState)> {
-        self.nested_state
-            .map(|s| (self.nested_quoted_status_id.map(StatusId), QuoteState::from_i16(s)))
+        self.nested_state.map(|s| {
+            (
+                self.nested_quoted_status_id.map(StatusId),
+                QuoteState::from_i16(s),
+            )
+        })
     }
 }
 
