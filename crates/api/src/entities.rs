@@ -9,7 +9,9 @@ use ferrodon_service::accounts::profile_fields;
 use ferrodon_service::auth::IssuedToken;
 use ferrodon_service::edits::EditView;
 use ferrodon_service::polls::PollView;
-use ferrodon_service::views::{CredentialAccountView, RelationshipView, StatusView};
+use ferrodon_service::views::{
+    CredentialAccountView, QuoteView, QuotedRef, RelationshipView, StatusView,
+};
 use ferrodon_storage::accounts::Account;
 use ferrodon_storage::oauth::App;
 use serde::Serialize;
@@ -177,6 +179,7 @@ pub fn credential_account(i: &Instance, v: &CredentialAccountView) -> Value {
         "discoverable": v.account.discoverable,
         "indexable": v.account.indexable,
         "attribution_domains": [],
+        "quote_policy": v.user.default_quote_policy,
     });
     base["role"] = role(v.user.role.parse().unwrap_or_default());
     base
@@ -212,7 +215,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         "replies_count": s.replies_count,
         "reblogs_count": s.reblogs_count,
         "favourites_count": s.favourites_count,
-        "quotes_count": 0,
+        "quotes_count": s.quotes_count,
         "edited_at": s.edited_at.map(time),
         "reblog": v.reblog.as_ref().map(|r| status(i, r)),
         "account": account(i, &v.account),
@@ -230,7 +233,12 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         },
         "card": null,
         "poll": v.poll.as_ref().map(|p| poll(i, p)),
-        "quote": null,
+        "quote": v.quote.as_ref().map(|q| quote(i, q, v.source_requested)),
+        "quote_approval": {
+            "automatic": v.quote_approval.automatic,
+            "manual": v.quote_approval.manual,
+            "current_user": v.quote_approval.current_user,
+        },
     });
     if v.source_requested {
         out["text"] = json!(s.text);
@@ -251,6 +259,23 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         }
     }
     out
+}
+
+/// A Quote entity (the quoted status in full) or, inside a quoted status, a
+/// ShallowQuote (its id only). The quoted status is shown for accepted
+/// quotes the reader may see, and in a deleted status's source.
+fn quote(i: &Instance, q: &QuoteView, source_requested: bool) -> Value {
+    let shown = q.shown || source_requested;
+    match &q.quoted {
+        QuotedRef::Full(view) => json!({
+            "state": q.state,
+            "quoted_status": view.as_ref().filter(|_| shown).map(|v| status(i, v)),
+        }),
+        QuotedRef::Shallow(id) => json!({
+            "state": q.state,
+            "quoted_status_id": id.filter(|_| shown).map(|id| id.to_string()),
+        }),
+    }
 }
 
 /// A Poll entity; `voted` and `own_votes` only for a signed-in viewer.
@@ -303,6 +328,9 @@ pub fn status_edit(i: &Instance, e: &EditView) -> Value {
         out["poll"] = json!({
             "options": options.iter().map(|t| json!({"title": t})).collect::<Vec<_>>(),
         });
+    }
+    if let Some(q) = &e.quote {
+        out["quote"] = quote(i, q, false);
     }
     out
 }

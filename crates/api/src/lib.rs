@@ -24,7 +24,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use ferrodon_config::RateLimits;
 use ferrodon_service::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -266,6 +266,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/statuses/{id}/reblogged_by",
             get(statuses::reblogged_by),
+        )
+        .route("/api/v1/statuses/{id}/quotes", get(statuses::quotes))
+        .route(
+            "/api/v1/statuses/{id}/quotes/{quoting_status_id}/revoke",
+            post(statuses::revoke_quote),
+        )
+        .route(
+            "/api/v1/statuses/{id}/interaction_policy",
+            put(statuses::interaction_policy),
         )
         .route("/api/v1/favourites", get(statuses::favourites))
         .route("/api/v1/bookmarks", get(statuses::bookmarks))

@@ -84,6 +84,8 @@ pub struct CredentialsUpdate {
     pub sensitive: Option<bool>,
     /// `Some("")` clears the default language.
     pub language: Option<String>,
+    /// `public`, `followers` or `nobody`.
+    pub quote_policy: Option<String>,
     /// A new avatar or header image, uploaded.
     pub avatar: Option<crate::media::Upload>,
     pub header: Option<crate::media::Upload>,
@@ -503,6 +505,13 @@ impl Services {
         {
             return Err(ServiceError::invalid("Privacy is not included in the list"));
         }
+        if let Some(p) = &input.quote_policy
+            && crate::quotes::policy_bits(p).is_none()
+        {
+            return Err(ServiceError::invalid(
+                "Default quote policy is not included in the list",
+            ));
+        }
         let language = match input.language {
             None => None,
             Some(l) if l.trim().is_empty() => Some(None),
@@ -540,6 +549,7 @@ impl Services {
                 privacy: input.privacy,
                 sensitive: input.sensitive,
                 language,
+                quote_policy: input.quote_policy,
             },
         )
         .await?;

@@ -49,6 +49,7 @@ pub struct Preferences {
     pub visibility: String,
     pub sensitive: bool,
     pub language: Option<String>,
+    pub quote_policy: String,
 }
 
 impl Services {
@@ -181,6 +182,7 @@ impl Services {
             visibility: user.default_privacy,
             sensitive: user.default_sensitive,
             language: user.default_language,
+            quote_policy: user.default_quote_policy,
         })
     }
 }

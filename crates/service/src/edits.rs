@@ -21,6 +21,10 @@ pub struct EditPost {
     pub sensitive: Option<bool>,
     pub language: Option<String>,
     pub poll: Option<PollInput>,
+    /// Who may quote it from now on (none: the author's default, as
+    /// Mastodon's `quote_approval_policy` concern has it). The quote a status
+    /// makes cannot be changed.
+    pub quote_approval_policy: Option<String>,
 }
 
 /// One revision of a status, as `GET /api/v1/statuses/:id/history` lists it.
@@ -29,6 +33,9 @@ pub struct EditView {
     pub edit: StatusEdit,
     pub account: Account,
     pub poll_options: Option<Vec<String>>,
+    /// The status's quote: a quote cannot be changed by an edit, so every
+    /// revision of a quote post shows it (Mastodon's `StatusEditSerializer`).
+    pub quote: Option<crate::views::QuoteView>,
 }
 
 /// `GET /api/v1/statuses/:id/source`.
@@ -95,6 +102,13 @@ impl Services {
             .and_then(normalize_language)
             .or(status.language.clone());
 
+        let quote_policy = self
+            .quote_policy_for_post(
+                viewer,
+                input.quote_approval_policy.as_deref(),
+                status.visibility(),
+            )
+            .await?;
         let previous_poll = polls::of_status(db, status.id).await?;
         let new_poll = match &input.poll {
             Some(p) => Some(crate::polls::validate(p, &self.instance().limits, now)?),
@@ -107,18 +121,33 @@ impl Services {
             || sensitive != status.sensitive
             || language != status.language;
         if !text_changed && !poll_changed {
+            // A new quote policy alone is no edit.
+            if statuses::set_quote_approval_policy(db, status.id, quote_policy).await? {
+                let stored = statuses::get(db, status.id)
+                    .await?
+                    .ok_or_else(ServiceError::not_found)?;
+                return self.hydrate_one(Some(viewer), stored).await;
+            }
             return self.hydrate_one(Some(viewer), status).await;
         }
 
         let RenderedText {
-            content,
+            mut content,
             mentioned,
             hashtags,
         } = self.render_text(&text).await?;
+        let quote = ferrodon_storage::quotes::of_status(db, status.id).await?;
+        if let Some(quoted_id) = quote.as_ref().and_then(|q| q.quoted_status())
+            && let Some(quoted) = statuses::get(db, quoted_id).await?
+        {
+            content = crate::quotes::with_fallback_link(&content, &text, &quoted);
+        }
         let rebloggers = statuses::reblogs_of(db, status.id).await?;
+        let quoters = ferrodon_storage::quotes::accepted_quoters(db, status.id).await?;
         let had_edits = !polls::edits_of(db, status.id).await?.is_empty();
 
         let mut tx = db.begin().await?;
+        statuses::set_quote_approval_policy(&mut tx, status.id, quote_policy).await?;
         if !had_edits {
             // The original becomes the first revision.
             polls::insert_edit(
@@ -195,6 +224,18 @@ impl Services {
         )
         .await?;
         let added = statuses::replace_mentions(&mut tx, self.ids(), status.id, &mentioned).await?;
+        // The quoted author keeps seeing the quote, mentioned or not.
+        if let Some(q) = &quote
+            && let Some(quoted_author) = q.quoted_account_id.filter(|a| *a != viewer.0)
+        {
+            statuses::insert_silent_mention(
+                &mut tx,
+                self.ids().next().0,
+                status.id,
+                AccountId(quoted_author),
+            )
+            .await?;
+        }
         tags::detach_all(&mut tx, status.id).await?;
         self.attach_tags(&mut tx, status.id, &hashtags).await?;
         let edit_id = self.ids().next().0;
@@ -243,6 +284,22 @@ impl Services {
             )
             .await?;
         }
+        // Those who quoted it are told it changed (Mastodon's `quoted_update`,
+        // about their own quote).
+        for (quoting, quoter) in &quoters {
+            ferrodon_jobs::enqueue(
+                &mut tx,
+                self.ids(),
+                &Notify {
+                    recipient: AccountId(*quoter),
+                    from: viewer,
+                    kind: "quoted_update".into(),
+                    activity_id: self.ids().next().0,
+                    status_id: Some(StatusId(*quoting)),
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
         let stored = statuses::get(db, status.id)
             .await?
@@ -259,6 +316,10 @@ impl Services {
     ) -> Result<Vec<EditView>> {
         let status = self.visible_status(viewer, id).await?;
         let account = self.account(status.account_id).await?;
+        let quote = match ferrodon_storage::quotes::of_status(self.db(), status.id).await? {
+            Some(_) => self.hydrate_one(viewer, status.clone()).await?.quote,
+            None => None,
+        };
         let mut edits = polls::edits_of(self.db(), status.id).await?;
         if edits.is_empty() {
             let poll = polls::of_status(self.db(), status.id).await?;
@@ -280,6 +341,7 @@ impl Services {
                 poll_options: edit.poll_options.as_deref().map(parse_options),
                 edit,
                 account: account.clone(),
+                quote: quote.clone(),
             })
             .collect())
     }

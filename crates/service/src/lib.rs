@@ -19,6 +19,7 @@ pub mod media;
 pub mod notification_requests;
 pub mod notifications;
 pub mod polls;
+pub mod quotes;
 pub mod relations;
 pub mod scheduled;
 pub mod search;

@@ -14,7 +14,14 @@ use crate::{Result, ServiceError, Services};
 /// What a policy may do with a notification.
 pub const ACTIONS: [&str; 3] = ["accept", "filter", "drop"];
 /// Kinds of notifications a policy applies to (the others always arrive).
-const FILTERABLE: [&str; 5] = ["mention", "follow", "follow_request", "favourite", "reblog"];
+const FILTERABLE: [&str; 6] = [
+    "mention",
+    "follow",
+    "follow_request",
+    "favourite",
+    "reblog",
+    "quote",
+];
 /// Accounts younger than this are "new".
 const NEW_ACCOUNT_DAYS: i64 = 30;
 /// Followers of less than this long do not count as followers.

@@ -2,7 +2,7 @@
 //!
 //! Notifications are created by the [`Notify`](crate::jobs::Notify) job,
 //! enqueued in the transaction of the action that causes them (a favourite,
-//! reblog, follow, follow request), and by the fan-out jobs (mentions; new
+//! reblog, follow, follow request, quote, edit of a quoted status), and by the fan-out jobs (mentions; new
 //! statuses of accounts followed with `notify`). The unique (recipient,
 //! activity, type) key makes a second run harmless. Undoing the action
 //! deletes its notification.
@@ -27,6 +27,8 @@ pub const TYPES: &[&str] = &[
     "favourite",
     "poll",
     "update",
+    "quote",
+    "quoted_update",
     "admin.sign_up",
     "admin.report",
     "severed_relationships",

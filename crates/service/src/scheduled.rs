@@ -25,6 +25,12 @@ pub struct ScheduledParams {
     pub application_id: Option<i64>,
     pub poll: Option<PollInput>,
     pub idempotency: Option<String>,
+    /// The status to quote.
+    #[serde(default)]
+    pub quoted_status_id: Option<i64>,
+    /// Who may quote the status once published (`public`, `followers`, `nobody`).
+    #[serde(default)]
+    pub quote_approval_policy: Option<String>,
 }
 
 /// A scheduled status as its author sees it.
@@ -122,19 +128,36 @@ impl Services {
             .ok_or_else(ServiceError::not_found)?;
         let text = input.text.unwrap_or_default().trim().to_owned();
         let spoiler_text = input.spoiler_text.unwrap_or_default().trim().to_owned();
-        if text.is_empty() {
+        if text.is_empty() && input.quoted_status_id.is_none() {
             return Err(ServiceError::invalid("Text can't be blank"));
         }
         self.check_length(&text, &spoiler_text)?;
         if let Some(p) = &input.poll {
             crate::polls::validate(p, &self.instance().limits, at)?;
         }
-        let visibility = match input.visibility.as_deref().filter(|v| !v.is_empty()) {
+        let mut visibility = match input.visibility.as_deref().filter(|v| !v.is_empty()) {
             Some(v) => v
                 .parse::<Visibility>()
                 .map_err(|_| ServiceError::invalid("Visibility is not included in the list"))?,
             None => user.default_privacy.parse().unwrap_or(Visibility::Public),
         };
+        // The quote is checked now, and again when it is published.
+        if let Some(id) = input.quoted_status_id {
+            let quoted = self.quotable(author, id).await?;
+            if quoted.visibility() == Visibility::Private && visibility.is_public_ish() {
+                visibility = Visibility::Private;
+            }
+        }
+        let quote_approval_policy = input
+            .quote_approval_policy
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .unwrap_or(user.default_quote_policy);
+        if crate::quotes::policy_bits(&quote_approval_policy).is_none() {
+            return Err(crate::quotes::record_invalid());
+        }
         if let Some(parent) = input.in_reply_to_id {
             let visible = match statuses::get(db, parent).await? {
                 Some(p) => p.reblog_of_id.is_none() && self.can_see(Some(author), &p).await?,
@@ -156,6 +179,8 @@ impl Services {
             application_id: input.application.map(|a| a.0),
             poll: input.poll,
             idempotency: input.idempotency_key,
+            quoted_status_id: input.quoted_status_id.map(|s| s.0),
+            quote_approval_policy: Some(quote_approval_policy),
         };
         let scheduled = ScheduledStatus {
             id: self.ids().next().0,
@@ -276,6 +301,8 @@ impl Services {
                     application: p.application_id.map(AppId),
                     poll: p.poll,
                     media_ids: Vec::new(),
+                    quoted_status_id: p.quoted_status_id.map(StatusId),
+                    quote_approval_policy: p.quote_approval_policy,
                 },
             )
             .await;

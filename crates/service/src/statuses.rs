@@ -32,6 +32,11 @@ pub struct NewPost {
     pub poll: Option<crate::polls::PollInput>,
     /// Uploads to attach, in this order (`media_ids[]`).
     pub media_ids: Vec<i64>,
+    /// The status to quote (`quoted_status_id`).
+    pub quoted_status_id: Option<StatusId>,
+    /// Who may quote this one: `public`, `followers` or `nobody` (none: the
+    /// author's default).
+    pub quote_approval_policy: Option<String>,
 }
 
 /// A status text rendered to HTML, with what it mentions and tags.
@@ -249,8 +254,9 @@ impl Services {
             .ok_or_else(ServiceError::not_found)?;
         let text = input.text.unwrap_or_default().trim().to_owned();
         let spoiler_text = input.spoiler_text.unwrap_or_default().trim().to_owned();
-        // A status may be only media (Mastodon: `unless: -> { with_media? }`).
-        if text.is_empty() && input.media_ids.is_empty() {
+        // A status may be only media or only a quote (Mastodon:
+        // `unless: -> { with_media? || reblog? || with_quote? }`).
+        if text.is_empty() && input.media_ids.is_empty() && input.quoted_status_id.is_none() {
             return Err(ServiceError::invalid("Text can't be blank"));
         }
         self.check_length(&text, &spoiler_text)?;
@@ -282,6 +288,10 @@ impl Services {
             }
             None => None,
         };
+        let quoted = match input.quoted_status_id {
+            Some(id) => Some(self.quotable(author, id).await?),
+            None => None,
+        };
         // A reply to a direct message stays direct unless asked otherwise.
         if input.visibility.is_none()
             && let Some(p) = &parent
@@ -289,6 +299,16 @@ impl Services {
         {
             visibility = Visibility::Direct;
         }
+        // Quoting a followers-only status keeps the quote among followers.
+        if let Some(q) = &quoted
+            && q.visibility() == Visibility::Private
+            && visibility.is_public_ish()
+        {
+            visibility = Visibility::Private;
+        }
+        let quote_policy = self
+            .quote_policy_for_post(author, input.quote_approval_policy.as_deref(), visibility)
+            .await?;
         let language = input
             .language
             .as_deref()
@@ -300,11 +320,24 @@ impl Services {
         let media_ids = self.media_for_post(author, &input.media_ids).await?;
 
         let RenderedText {
-            content,
+            mut content,
             mentioned,
             hashtags,
         } = self.render_text(&text).await?;
         let i = self.instance();
+        if let Some(q) = &quoted {
+            // A direct quote must mention whom it quotes (Mastodon's
+            // `safeguard_private_mention_quote!`).
+            if visibility == Visibility::Direct
+                && q.account_id != author
+                && !mentioned.contains(&q.account_id)
+            {
+                return Err(ServiceError::invalid(
+                    "Cannot quote a non-mentioned user in a Private Mention post.",
+                ));
+            }
+            content = crate::quotes::with_fallback_link(&content, &text, q);
+        }
 
         let id = StatusId::from(self.ids().next());
         let status = NewStatus {
@@ -324,6 +357,7 @@ impl Services {
             application_id: input.application,
             local: true,
             created_at: now,
+            quote_approval_policy: quote_policy,
         };
 
         let thread = match &parent {
@@ -378,6 +412,9 @@ impl Services {
         {
             statuses::adjust_counts(&mut tx, p.id, 1, 0, 0).await?;
         }
+        if let Some(q) = &quoted {
+            self.attach_quote(&mut tx, id, author, q, now).await?;
+        }
         ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: id }).await?;
         tx.commit().await?;
 
@@ -395,6 +432,7 @@ impl Services {
         let mut tx = db.begin().await?;
         // Its media stay a day, unattached, so a redraft can reuse them.
         ferrodon_storage::media::detach_all(&mut tx, status.id).await?;
+        let quote = ferrodon_storage::quotes::delete_of_status(&mut tx, status.id).await?;
         if !statuses::delete(&mut tx, status.id).await? {
             return Ok(());
         }
@@ -414,6 +452,13 @@ impl Services {
         if let Some(original) = status.reblog_of() {
             statuses::adjust_counts(&mut tx, original, 0, -1, 0).await?;
             notifications::delete_for_activity(&mut tx, "reblog", status.id.0).await?;
+        }
+        // Its quote goes with it; an accepted one was counted.
+        if let Some(q) = &quote
+            && q.state() == ferrodon_storage::quotes::QuoteState::Accepted
+            && let Some(quoted) = q.quoted_status()
+        {
+            statuses::adjust_quotes_count(&mut tx, quoted, -1).await?;
         }
         for (reblog_id, reblogger) in &reblogs {
             accounts::adjust_counts(&mut tx, AccountId(*reblogger), -1, 0, 0).await?;
@@ -597,6 +642,7 @@ impl Services {
             application_id: None,
             local: true,
             created_at: now,
+            quote_approval_policy: 0,
         };
         let mut tx = self.db().begin().await?;
         match statuses::insert(&mut tx, &new).await {

@@ -340,6 +340,12 @@ fn link(url: &str) -> String {
     )
 }
 
+/// The paragraph Mastodon puts before a quote's text when the text does not
+/// link the quoted status (hidden by clients that show quotes).
+pub fn quote_fallback(url: &str) -> String {
+    format!("<p class=\"quote-inline\">RE: {}</p>", link(url))
+}
+
 /// HTML-escapes `& < > " '` as Rails' `ERB::Util.h`.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -9,11 +9,13 @@ use ferrodon_storage::marks::{self, Mark};
 use ferrodon_storage::media::{self, MediaAttachment};
 use ferrodon_storage::oauth;
 use ferrodon_storage::oauth::App;
+use ferrodon_storage::quotes::{self, QuoteRow};
 use ferrodon_storage::statuses::{self, Status};
 use ferrodon_storage::tags::{self, Tag};
 use ferrodon_storage::users::User;
 
 use crate::filters::{FilterMatcher, FilterResult};
+use crate::quotes::{QuoteApproval, Ties};
 use crate::{Result, Services};
 
 /// A status as a reader sees it.
@@ -34,6 +36,31 @@ pub struct StatusView {
     pub source_requested: bool,
     /// The viewer's active filters this status matches (empty for anonymous readers).
     pub filtered: Vec<FilterResult>,
+    /// The status it quotes, if it quotes one.
+    pub quote: Option<QuoteView>,
+    /// Who may quote it, and how the viewer may.
+    pub quote_approval: QuoteApproval,
+}
+
+/// A quote as one reader sees it.
+#[derive(Debug, Clone)]
+pub struct QuoteView {
+    /// `accepted`, `pending`, `rejected`, `revoked`, `deleted`,
+    /// `unauthorized`, `blocked_account`, `blocked_domain` or `muted_account`.
+    pub state: &'static str,
+    /// Whether the quoted status is shown (an accepted quote of a status the
+    /// reader may see; a deleted status's source shows it whatever the state).
+    pub shown: bool,
+    pub quoted: QuotedRef,
+}
+
+/// What a quote carries of the quoted status.
+#[derive(Debug, Clone)]
+pub enum QuotedRef {
+    /// A Quote entity: the quoted status, when it exists and the reader may see it.
+    Full(Option<Box<StatusView>>),
+    /// A ShallowQuote entity (a quote inside a quoted status): its id, when shown.
+    Shallow(Option<StatusId>),
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,7 +103,9 @@ pub struct RelationshipView {
 }
 
 impl Services {
-    /// Builds views of `list` (in its order) for `viewer`.
+    /// Builds views of `list` (in its order) for `viewer`. Reblogged
+    /// originals and quoted statuses are loaded and hydrated in the same
+    /// batches; quotes add at most three queries per page.
     pub async fn hydrate(
         &self,
         viewer: Option<AccountId>,
@@ -85,7 +114,55 @@ impl Services {
         let db = self.db();
         let reblog_ids: Vec<StatusId> = list.iter().filter_map(Status::reblog_of).collect();
         let originals = statuses::get_many(db, &reblog_ids).await?;
-        let all: Vec<&Status> = list.iter().chain(originals.iter()).collect();
+
+        // What the statuses shown quote, and what those quote in turn.
+        let quoting_ids: Vec<StatusId> = list
+            .iter()
+            .chain(originals.iter())
+            .filter(|s| s.reblog_of_id.is_none())
+            .map(|s| s.id)
+            .collect();
+        let quote_rows = quotes::of_statuses(db, &quoting_ids).await?;
+        let quote_of: HashMap<StatusId, &QuoteRow> =
+            quote_rows.iter().map(|r| (r.quote.status_id, r)).collect();
+        let mut known: HashSet<StatusId> =
+            list.iter().chain(originals.iter()).map(|s| s.id).collect();
+        let quoted_ids: Vec<StatusId> = quote_rows
+            .iter()
+            .filter_map(|r| r.quote.quoted_status())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let missing: Vec<StatusId> = quoted_ids
+            .iter()
+            .filter(|id| known.insert(**id))
+            .copied()
+            .collect();
+        let quoted = statuses::get_many(db, &missing).await?;
+        let access_ids: Vec<StatusId> = quoted_ids
+            .iter()
+            .copied()
+            .chain(
+                quote_rows
+                    .iter()
+                    .filter_map(|r| r.nested().and_then(|(id, _)| id)),
+            )
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let access: HashMap<StatusId, (AccountId, i64)> =
+            quotes::access(db, viewer, &access_ids, ferrodon_storage::now())
+                .await?
+                .into_iter()
+                .map(|(id, author, flags)| (StatusId(id), (AccountId(author), flags)))
+                .collect();
+
+        let all: Vec<&Status> = list
+            .iter()
+            .chain(originals.iter())
+            .chain(quoted.iter())
+            .collect();
+        let by_id: HashMap<StatusId, &Status> = all.iter().map(|s| (s.id, *s)).collect();
         let all_ids: Vec<StatusId> = all.iter().map(|s| s.id).collect();
 
         let mention_rows = statuses::mentions_of(db, &all_ids).await?;
@@ -151,6 +228,7 @@ impl Services {
             Some(v) => Some(self.filter_matcher(v).await?),
             None => None,
         };
+        let ties = self.quote_ties(viewer, &all).await?;
 
         let build = |s: &Status| -> Option<StatusView> {
             let account = accounts.get(&s.account_id)?.clone();
@@ -177,11 +255,70 @@ impl Services {
                 }),
                 source_requested: false,
                 filtered: Vec::new(),
+                quote: None,
+                quote_approval: crate::quotes::approval(
+                    s,
+                    viewer,
+                    ties.get(&s.account_id).copied().unwrap_or(Ties::default()),
+                ),
+            })
+        };
+        // A quoted status, shown inside a quote: its own quote is shallow.
+        let build_quoted = |row: &QuoteRow| -> Option<StatusView> {
+            let quoted = by_id.get(&row.quote.quoted_status()?)?;
+            // A reblog is never shown as quoted (Mastodon).
+            if quoted.reblog_of_id.is_some() {
+                return None;
+            }
+            let mut view = build(quoted)?;
+            if let Some(m) = &matcher {
+                view.filtered = m.matches(quoted, None);
+            }
+            view.quote = row.nested().map(|(nested, state)| {
+                let (state, shown) = crate::quotes::shown_state(
+                    state,
+                    nested.and_then(|id| access.get(&id).copied()),
+                    viewer,
+                );
+                QuoteView {
+                    state,
+                    shown,
+                    quoted: QuotedRef::Shallow(nested.filter(|_| shown)),
+                }
+            });
+            Some(view)
+        };
+        // The quote a status makes, with the quoted status in full.
+        let quote_for = |s: &Status| -> Option<QuoteView> {
+            let row = quote_of.get(&s.id)?;
+            let (state, shown) = crate::quotes::shown_state(
+                row.quote.state(),
+                row.quote
+                    .quoted_status()
+                    .and_then(|id| access.get(&id).copied()),
+                viewer,
+            );
+            let visible = row
+                .quote
+                .quoted_status()
+                .and_then(|id| access.get(&id))
+                .is_some_and(|(author, flags)| {
+                    crate::quotes::filter_state(viewer, *author, *flags) != Some("unauthorized")
+                });
+            Some(QuoteView {
+                state,
+                shown,
+                quoted: QuotedRef::Full(visible.then(|| build_quoted(row)).flatten().map(Box::new)),
             })
         };
         let originals: HashMap<StatusId, StatusView> = originals
             .iter()
-            .filter_map(|s| build(s).map(|v| (s.id, v)))
+            .filter_map(|s| {
+                build(s).map(|mut v| {
+                    v.quote = quote_for(s);
+                    (s.id, v)
+                })
+            })
             .collect();
         Ok(list
             .iter()
@@ -196,8 +333,11 @@ impl Services {
                         original.filtered = view.filtered.clone();
                     }
                     view.reblog = Some(Box::new(original));
-                } else if let Some(m) = &matcher {
-                    view.filtered = m.matches(s, None);
+                } else {
+                    view.quote = quote_for(s);
+                    if let Some(m) = &matcher {
+                        view.filtered = m.matches(s, None);
+                    }
                 }
                 Some(view)
             })

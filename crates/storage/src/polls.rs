@@ -305,6 +305,7 @@ mod tests {
                 application_id: None,
                 local: true,
                 created_at: crate::now(),
+                quote_approval_policy: 0,
             },
         )
         .await

@@ -11,7 +11,7 @@ macro_rules! status_columns {
         "s.id, s.uri, s.url, s.account_id, s.text, s.content, s.spoiler_text, s.sensitive, \
          s.visibility, s.language, s.in_reply_to_id, s.in_reply_to_account_id, s.reblog_of_id, \
          s.application_id, s.local, s.replies_count, s.reblogs_count, s.favourites_count, \
-         s.created_at, s.updated_at, s.edited_at"
+         s.created_at, s.updated_at, s.edited_at, s.quote_approval_policy, s.quotes_count"
     };
 }
 
@@ -42,6 +42,10 @@ pub struct Status {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
+    /// Who may quote it (Mastodon's bitmap: automatic approval << 16 | manual).
+    pub quote_approval_policy: i32,
+    /// Accepted quotes of it.
+    pub quotes_count: i64,
 }
 
 impl Status {
@@ -77,6 +81,8 @@ pub struct NewStatus {
     pub application_id: Option<AppId>,
     pub local: bool,
     pub created_at: DateTime<Utc>,
+    /// Who may quote it (Mastodon's bitmap; 0 for reblogs).
+    pub quote_approval_policy: i32,
 }
 
 pub async fn insert<'a>(ex: impl Exec<'a>, s: &NewStatus) -> Result<()> {
@@ -84,8 +90,8 @@ pub async fn insert<'a>(ex: impl Exec<'a>, s: &NewStatus) -> Result<()> {
         ex,
         "INSERT INTO statuses (id, uri, url, account_id, text, content, spoiler_text, sensitive, \
          visibility, language, in_reply_to_id, in_reply_to_account_id, reblog_of_id, \
-         application_id, local, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+         application_id, local, created_at, updated_at, quote_approval_policy) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17)",
         args![
             s.id,
             &s.uri,
@@ -102,7 +108,8 @@ pub async fn insert<'a>(ex: impl Exec<'a>, s: &NewStatus) -> Result<()> {
             s.reblog_of_id,
             s.application_id,
             s.local,
-            s.created_at
+            s.created_at,
+            s.quote_approval_policy
         ],
     )
     .await
@@ -243,13 +250,33 @@ pub async fn insert_mentions(
     Ok(())
 }
 
-/// Mentioned account ids per status, for these statuses.
+/// Records a silent mention of `account` in `status` (Mastodon's
+/// `ensure_quoted_access`): it lets the account see the status but is not
+/// shown, notified or counted as a participant. An existing mention stays as it is.
+pub async fn insert_silent_mention<'a>(
+    ex: impl Exec<'a>,
+    id: i64,
+    status: StatusId,
+    account: AccountId,
+) -> Result<()> {
+    sql::execute(
+        ex,
+        "INSERT INTO mentions (id, status_id, account_id, silent) VALUES ($1, $2, $3, TRUE) \
+         ON CONFLICT DO NOTHING",
+        args![id, status, account],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Mentioned account ids per status, for these statuses (silent mentions left out).
 pub async fn mentions_of<'a>(ex: impl Exec<'a>, statuses: &[StatusId]) -> Result<Vec<(i64, i64)>> {
     if statuses.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT status_id, account_id FROM mentions WHERE status_id IN ({}) ORDER BY id",
+        "SELECT status_id, account_id FROM mentions WHERE silent = FALSE AND status_id IN ({}) \
+         ORDER BY id",
         placeholders(1, statuses.len())
     );
     sql::fetch_all(ex, sql, statuses.iter().map(|i| (*i).into()).collect()).await
@@ -567,7 +594,8 @@ pub async fn update_content<'a>(ex: impl Exec<'a>, id: StatusId, c: &StatusChang
     .map(|_| ())
 }
 
-/// Makes `status` mention exactly `accounts`; returns those newly mentioned.
+/// Makes `status` mention exactly `accounts` (silent mentions stay, or
+/// become real ones when now mentioned); returns those newly mentioned.
 pub async fn replace_mentions(
     tx: &mut crate::Tx,
     ids: &ferrodon_model::IdGenerator,
@@ -576,7 +604,7 @@ pub async fn replace_mentions(
 ) -> Result<Vec<AccountId>> {
     let before: Vec<i64> = sql::fetch_column(
         &mut *tx,
-        "SELECT account_id FROM mentions WHERE status_id = $1",
+        "SELECT account_id FROM mentions WHERE status_id = $1 AND silent = FALSE",
         args![status],
     )
     .await?;
@@ -595,6 +623,42 @@ pub async fn replace_mentions(
         .filter(|a| !before.contains(&a.0))
         .copied()
         .collect();
-    insert_mentions(tx, ids, status, &added).await?;
+    for account in &added {
+        sql::execute(
+            &mut *tx,
+            "INSERT INTO mentions (id, status_id, account_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (status_id, account_id) DO UPDATE SET silent = FALSE",
+            args![ids.next().0, status, *account],
+        )
+        .await?;
+    }
     Ok(added)
+}
+
+/// Adds to the cached count of accepted quotes (never below 0).
+pub async fn adjust_quotes_count<'a>(ex: impl Exec<'a>, id: StatusId, delta: i64) -> Result<()> {
+    sql::execute(
+        ex,
+        "UPDATE statuses SET quotes_count = \
+         CASE WHEN quotes_count + $2 < 0 THEN 0 ELSE quotes_count + $2 END WHERE id = $1",
+        args![id, delta],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Sets who may quote a status; returns whether it changed.
+pub async fn set_quote_approval_policy<'a>(
+    ex: impl Exec<'a>,
+    id: StatusId,
+    policy: i32,
+) -> Result<bool> {
+    sql::execute(
+        ex,
+        "UPDATE statuses SET quote_approval_policy = $2 \
+         WHERE id = $1 AND quote_approval_policy <> $2",
+        args![id, policy],
+    )
+    .await
+    .map(|n| n > 0)
 }

@@ -23,13 +23,15 @@ pub struct User {
     pub default_privacy: String,
     pub default_sensitive: bool,
     pub default_language: Option<String>,
+    /// Who may quote new posts by default: `public`, `followers` or `nobody`.
+    pub default_quote_policy: String,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 const USER_COLUMNS: &str = "id, account_id, email, password_hash, role, approved, disabled, \
     locale, sign_up_reason, default_privacy, default_sensitive, default_language, \
-    last_sign_in_at, created_at";
+    default_quote_policy, last_sign_in_at, created_at";
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -133,6 +135,7 @@ pub struct PostingDefaults {
     pub sensitive: Option<bool>,
     /// `Some(None)` clears the default language.
     pub language: Option<Option<String>>,
+    pub quote_policy: Option<String>,
 }
 
 pub async fn update_posting_defaults<'a>(
@@ -148,7 +151,8 @@ pub async fn update_posting_defaults<'a>(
         ex,
         "UPDATE users SET default_privacy = COALESCE($2, default_privacy), \
          default_sensitive = COALESCE($3, default_sensitive), \
-         default_language = CASE WHEN $4 THEN $5 ELSE default_language END, updated_at = $6 \
+         default_language = CASE WHEN $4 THEN $5 ELSE default_language END, updated_at = $6, \
+         default_quote_policy = COALESCE($7, default_quote_policy) \
          WHERE id = $1",
         args![
             id,
@@ -156,7 +160,8 @@ pub async fn update_posting_defaults<'a>(
             d.sensitive,
             set_language,
             language,
-            crate::now()
+            crate::now(),
+            d.quote_policy.clone()
         ],
     )
     .await

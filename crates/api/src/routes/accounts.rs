@@ -81,6 +81,8 @@ pub struct Source {
     sensitive: Option<bool>,
     #[serde(default, deserialize_with = "de::opt_string")]
     language: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    quote_policy: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +182,7 @@ pub async fn update_credentials(
                 privacy: source.privacy,
                 sensitive: source.sensitive,
                 language: source.language,
+                quote_policy: source.quote_policy.filter(|p| !p.trim().is_empty()),
                 avatar: file("avatar"),
                 header: file("header"),
             },

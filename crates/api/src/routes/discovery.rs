@@ -192,7 +192,7 @@ pub async fn preferences(State(state): State<AppState>, auth: Auth) -> ApiResult
         "posting:default:visibility": p.visibility,
         "posting:default:sensitive": p.sensitive,
         "posting:default:language": p.language,
-        "posting:default:quote_policy": "public",
+        "posting:default:quote_policy": p.quote_policy,
         "reading:expand:media": "default",
         "reading:expand:spoilers": false,
         "reading:autoplay:gifs": false,

@@ -52,6 +52,8 @@ pub fn scheduled_status(v: &ScheduledView) -> Value {
             "scheduled_at": null,
             "idempotency": p.idempotency,
             "with_rate_limit": false,
+            "quoted_status_id": p.quoted_status_id.map(|id| id.to_string()),
+            "quote_approval_policy": p.quote_approval_policy,
         },
         "media_attachments": [],
     })

@@ -40,6 +40,17 @@ pub struct CreateStatus {
     poll: Option<Value>,
     #[serde(default, deserialize_with = "de::opt_string")]
     scheduled_at: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    quoted_status_id: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    quote_approval_policy: Option<String>,
+}
+
+/// `quoted_status_id`: blank is none; an id that is not a number matches
+/// nothing (as Rails' `find`), which is the quote's 404.
+fn quoted_status_id(raw: Option<&str>) -> Option<StatusId> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    Some(StatusId(raw.parse().unwrap_or(0)))
 }
 
 /// `poll[options][]`, `poll[expires_in]`, `poll[multiple]`, `poll[hide_totals]`.
@@ -125,6 +136,8 @@ pub async fn create(
             .iter()
             .map(|id| id.trim().parse().unwrap_or(0))
             .collect(),
+        quoted_status_id: quoted_status_id(p.quoted_status_id.as_deref()),
+        quote_approval_policy: p.quote_approval_policy,
     };
     if let Some(at) = scheduled_at {
         if !input.media_ids.is_empty() {
@@ -391,6 +404,7 @@ pub async fn update(
                 sensitive: p.sensitive,
                 language: p.language,
                 poll,
+                quote_approval_policy: p.quote_approval_policy,
             },
         )
         .await?;
@@ -429,4 +443,68 @@ pub async fn source(
         "text": source.text,
         "spoiler_text": source.spoiler_text,
     })))
+}
+
+/// `GET /api/v1/statuses/:id/quotes`: the accepted quotes of one's own
+/// status, paged by quote id (`Link`: next by `max_id`, prev by `since_id`).
+pub async fn quotes(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    auth: Auth,
+    Params(p): Params<Paging>,
+) -> ApiResult<Response> {
+    let user = auth.user(&[scope!("read:statuses")])?;
+    let bounds = p.bounds(20, 40);
+    let page = state
+        .services
+        .status_quotes(user.account_id, path_id(&id)?, &bounds)
+        .await?;
+    let i = state.services.instance();
+    let body = Value::Array(page.items.iter().map(|v| entities::status(i, v)).collect());
+    let link = link_header(
+        &i.base_url,
+        &uri,
+        &["limit"],
+        page.next_max_id,
+        page.prev_min_id
+            .filter(|_| !page.items.is_empty())
+            .map(|id| ("since_id", id)),
+    );
+    Ok(with_link(body, link))
+}
+
+/// `POST /api/v1/statuses/:id/quotes/:quoting_status_id/revoke`.
+pub async fn revoke_quote(
+    State(state): State<AppState>,
+    Path((id, quoting)): Path<(String, String)>,
+    auth: Auth,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:statuses")])?;
+    let view = state
+        .services
+        .revoke_quote(user.account_id, path_id(&id)?, path_id(&quoting)?)
+        .await?;
+    Ok(Json(entities::status(state.services.instance(), &view)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InteractionPolicyParams {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    quote_approval_policy: Option<String>,
+}
+
+/// `PUT /api/v1/statuses/:id/interaction_policy`.
+pub async fn interaction_policy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: Auth,
+    Params(p): Params<InteractionPolicyParams>,
+) -> ApiResult<Json<Value>> {
+    let user = auth.user(&[scope!("write:statuses")])?;
+    let view = state
+        .services
+        .set_interaction_policy(user.account_id, path_id(&id)?, p.quote_approval_policy)
+        .await?;
+    Ok(Json(entities::status(state.services.instance(), &view)))
 }
