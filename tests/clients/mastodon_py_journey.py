@@ -217,9 +217,9 @@ def main(base_url):
         bob, bob_me = users["bob"]
 
         at("detect the server version")
-        check(alice.verify_minimum_version("4.3.0", cached=True), "Mastodon.py did not detect version >= 4.3.0")
+        check(alice.verify_minimum_version("4.5.0", cached=True), "Mastodon.py did not detect version >= 4.5.0")
         instance = alice.instance()
-        check(str(instance.version).startswith("4.3.0"), f"instance version {instance.version!r}")
+        check(str(instance.version).startswith("4.5.0"), f"instance version {instance.version!r}")
 
         at("bob posts")
         tag = f"ferrodon{suffix}"

@@ -16,7 +16,7 @@ use crate::params::{Params, de};
 
 /// The Mastodon API version we follow, and our own.
 pub fn version() -> String {
-    format!("4.3.0 (compatible; Ferrodon {})", env!("CARGO_PKG_VERSION"))
+    format!("4.5.0 (compatible; Ferrodon {})", env!("CARGO_PKG_VERSION"))
 }
 
 fn media_configuration(i: &ferrodon_service::Instance) -> Value {
@@ -152,7 +152,7 @@ pub async fn v2(State(state): State<AppState>) -> ApiResult<Json<Value>> {
             "url": null,
             "min_age": null,
         },
-        "api_versions": {"mastodon": 2},
+        "api_versions": {"mastodon": 7},
         "contact": {"email": i.contact_email, "account": null},
         "rules": rules_json(&state).await?,
     })))
