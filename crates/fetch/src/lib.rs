@@ -25,7 +25,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use address::{AddressGuard, is_public, parse_allowed};
+pub use address::{AddressGuard, is_public};
 pub use ipnet::IpNet;
 pub use url::Url;
 

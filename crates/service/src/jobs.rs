@@ -27,7 +27,8 @@ pub fn registry() -> Registry<Services> {
         .register::<Noop>()
         .register::<Cleanup>()
         .register::<crate::polls::PollExpired>()
-        .register::<crate::scheduled::PublishScheduledStatus>();
+        .register::<crate::scheduled::PublishScheduledStatus>()
+        .register::<crate::preview_cards::FetchLinkCard>();
     r
 }
 

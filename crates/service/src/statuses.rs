@@ -317,6 +317,7 @@ impl Services {
             statuses::adjust_counts(&mut tx, p.id, 1, 0, 0).await?;
         }
         ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: id }).await?;
+        self.queue_link_card(&mut tx, id, &status.text).await?;
         tx.commit().await?;
 
         let stored = statuses::get(db, id)

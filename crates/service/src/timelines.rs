@@ -204,7 +204,7 @@ impl Services {
 
     /// Hydrates public statuses, dropping those of suspended authors and
     /// those the viewer has hidden.
-    async fn hydrate_visible(
+    pub(crate) async fn hydrate_visible(
         &self,
         viewer: Option<AccountId>,
         list: Vec<Status>,
