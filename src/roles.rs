@@ -172,6 +172,7 @@ async fn services(config: &Config, db: Db, port: u16) -> Result<Services> {
     let instance = Instance::from_config(config, port);
     let fetcher = ferrodon_fetch::Fetcher::new(ferrodon_fetch::FetchOptions {
         allowed_private: config.allowed_private_addresses.clone(),
+        allow_public: config.outbound_public,
         ..ferrodon_fetch::FetchOptions::new(ferrodon_fetch::FetchOptions::user_agent_for(
             &instance.base_url,
         ))

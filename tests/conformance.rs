@@ -74,8 +74,16 @@ lane_test!(openapi_conformance, |lane: Lane| async move {
     let Some(python) = python() else {
         return;
     };
-    // Polls may end after a second, so that one ends during the walk.
-    let server = spawn_with(lane, &[("FERRODON_POLL_MIN_EXPIRATION", "1")]).await;
+    // Polls may end after a second, so that one ends during the walk; the
+    // page the preview-card step links to is served on 127.0.0.1.
+    let server = spawn_with(
+        lane,
+        &[
+            ("FERRODON_POLL_MIN_EXPIRATION", "1"),
+            ("ALLOWED_PRIVATE_ADDRESSES", "127.0.0.1/32"),
+        ],
+    )
+    .await;
     let setup = setup(&server).to_string();
     let base_url = server.base_url.clone();
     let (code, output) = tokio::task::spawn_blocking(move || {

@@ -203,6 +203,9 @@ pub struct Config {
     /// Private ranges outbound requests may reach (`ALLOWED_PRIVATE_ADDRESSES`);
     /// every other non-public address is refused.
     pub allowed_private_addresses: Vec<ipnet::IpNet>,
+    /// Whether outbound requests may reach public addresses at all (tests
+    /// and air-gapped instances turn it off).
+    pub outbound_public: bool,
 }
 
 impl Config {
@@ -500,6 +503,13 @@ pub const SETTINGS: &[Setting] = &[
         default: "none",
         secret: false,
         doc: "Comma-separated CIDRs (or addresses) of private networks that outgoing requests (link previews, later federation) may reach; every other loopback, private, link-local or reserved address is refused.",
+    },
+    Setting {
+        key: "outbound.public",
+        env: &["FERRODON_OUTBOUND_PUBLIC"],
+        default: "true",
+        secret: false,
+        doc: "false: outgoing requests reach no public address, only outbound.allowed_private_addresses (an instance kept off the internet; the test servers run so).",
     },
 ];
 
@@ -951,6 +961,7 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
         allowed_private_addresses: raw
             .parse("outbound.allowed_private_addresses", parse_cidr_list)?
             .unwrap_or_default(),
+        outbound_public: raw.parse("outbound.public", parse_bool)?.unwrap_or(true),
     })
 }
 

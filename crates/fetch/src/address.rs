@@ -68,23 +68,47 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     !special
 }
 
-/// The rule every outbound connection passes: public addresses, plus the
-/// ranges the operator allowed.
-#[derive(Debug, Clone, Default)]
+/// The rule every outbound connection passes: public addresses (unless
+/// turned off), plus the ranges the operator allowed.
+#[derive(Debug, Clone)]
 pub struct AddressGuard {
     allowed: Vec<IpNet>,
+    public: bool,
+}
+
+impl Default for AddressGuard {
+    fn default() -> Self {
+        AddressGuard::new(Vec::new())
+    }
 }
 
 impl AddressGuard {
     /// A guard letting through, besides public addresses, those in `allowed`.
     pub fn new(allowed: Vec<IpNet>) -> AddressGuard {
-        AddressGuard { allowed }
+        AddressGuard {
+            allowed,
+            public: true,
+        }
+    }
+
+    /// A guard letting through only `allowed`, no public address (an
+    /// instance kept off the internet, such as a test instance).
+    pub fn only(allowed: Vec<IpNet>) -> AddressGuard {
+        AddressGuard {
+            allowed,
+            public: false,
+        }
     }
 
     /// Whether a connection to `ip` is allowed.
     pub fn allows(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        is_public(ip) || self.allowed.iter().any(|net| net.contains(&ip))
+        (self.public && is_public(ip)) || self.allowed.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Whether no address at all may be reached (public ones off, none allowed).
+    pub fn reaches_nothing(&self) -> bool {
+        !self.public && self.allowed.is_empty()
     }
 
     /// The operator's allowed ranges.
@@ -212,6 +236,9 @@ mod tests {
         assert!(!guard.allows(ip("::1")));
         assert!(guard.allows(ip("8.8.8.8")));
         assert!(!AddressGuard::default().allows(ip("127.0.0.1")));
+        let only = AddressGuard::only(guard.allowed().to_vec());
+        assert!(only.allows(ip("127.0.0.1")));
+        assert!(!only.allows(ip("8.8.8.8")), "no public address");
         Ok(())
     }
 }

@@ -42,6 +42,8 @@ pub struct FetchOptions {
     pub user_agent: String,
     /// Private ranges an operator allowed (`ALLOWED_PRIVATE_ADDRESSES`).
     pub allowed_private: Vec<IpNet>,
+    /// Whether public addresses may be reached (off: only `allowed_private`).
+    pub allow_public: bool,
     /// Time to resolve and open a connection.
     pub connect_timeout: Duration,
     /// Deadline for a whole request, body included.
@@ -54,6 +56,7 @@ impl FetchOptions {
         FetchOptions {
             user_agent: user_agent.into(),
             allowed_private: Vec::new(),
+            allow_public: true,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
         }
@@ -216,6 +219,11 @@ impl Resolve for GuardedResolver {
         let guard = self.guard.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
+            // Nothing could be reached: not even a DNS query.
+            if guard.reaches_nothing() {
+                return Err(Box::new(GuardError::Refused(FetchError::PrivateAddress(host)))
+                    as Box<dyn StdError + Send + Sync>);
+            }
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await?
                 .collect();
@@ -276,7 +284,11 @@ fn classify(e: reqwest::Error) -> FetchError {
 
 impl Fetcher {
     pub fn new(options: FetchOptions) -> Result<Fetcher, FetchError> {
-        let guard = Arc::new(AddressGuard::new(options.allowed_private.clone()));
+        let guard = Arc::new(if options.allow_public {
+            AddressGuard::new(options.allowed_private.clone())
+        } else {
+            AddressGuard::only(options.allowed_private.clone())
+        });
         let redirect_guard = guard.clone();
         let policy = redirect::Policy::custom(move |attempt| {
             // `previous` holds the first URL and every hop so far.
