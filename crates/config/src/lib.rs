@@ -1087,7 +1087,10 @@ mod tests {
     #[test]
     fn allowed_private_addresses_are_typed() -> Result<(), ConfigError> {
         assert!(load_env(&[])?.allowed_private_addresses.is_empty());
-        let c = load_env(&[("ALLOWED_PRIVATE_ADDRESSES", "127.0.0.1/32, 10.0.0.7/8,fd00::5")])?;
+        let c = load_env(&[(
+            "ALLOWED_PRIVATE_ADDRESSES",
+            "127.0.0.1/32, 10.0.0.7/8,fd00::5",
+        )])?;
         let shown: Vec<String> = c
             .allowed_private_addresses
             .iter()

@@ -221,17 +221,20 @@ impl Resolve for GuardedResolver {
         Box::pin(async move {
             // Nothing could be reached: not even a DNS query.
             if guard.reaches_nothing() {
-                return Err(Box::new(GuardError::Refused(FetchError::PrivateAddress(host)))
-                    as Box<dyn StdError + Send + Sync>);
+                return Err(
+                    Box::new(GuardError::Refused(FetchError::PrivateAddress(host)))
+                        as Box<dyn StdError + Send + Sync>,
+                );
             }
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> =
                 found.into_iter().filter(|a| guard.allows(a.ip())).collect();
             if allowed.is_empty() {
-                return Err(Box::new(GuardError::Refused(FetchError::PrivateAddress(host)))
-                    as Box<dyn StdError + Send + Sync>);
+                return Err(
+                    Box::new(GuardError::Refused(FetchError::PrivateAddress(host)))
+                        as Box<dyn StdError + Send + Sync>,
+                );
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })

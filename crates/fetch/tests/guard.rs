@@ -34,7 +34,10 @@ async fn server() -> (String, Arc<AtomicUsize>) {
                 let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
                 let ua = request
                     .lines()
-                    .find_map(|l| l.strip_prefix("user-agent: ").or(l.strip_prefix("User-Agent: ")))
+                    .find_map(|l| {
+                        l.strip_prefix("user-agent: ")
+                            .or(l.strip_prefix("User-Agent: "))
+                    })
                     .unwrap_or("")
                     .to_owned();
                 let (status, extra, body): (&str, String, Vec<u8>) = match path.as_str() {
@@ -131,7 +134,11 @@ async fn redirects_are_checked_and_bounded() {
             "{target}: {err:?}"
         );
     }
-    assert_eq!(hits.load(Ordering::SeqCst), before + 2, "only the first hops ran");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before + 2,
+        "only the first hops ran"
+    );
 
     // Not http(s): refused by the policy, or not followed at all.
     match f.get(&format!("{base}/to/file:///etc/passwd"), "*/*").await {
@@ -143,7 +150,11 @@ async fn redirects_are_checked_and_bounded() {
     let before = hits.load(Ordering::SeqCst);
     let err = f.get(&format!("{base}/loop"), "*/*").await.err();
     assert_eq!(err, Some(FetchError::TooManyRedirects));
-    assert_eq!(hits.load(Ordering::SeqCst), before + 6, "the first request and five hops");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before + 6,
+        "the first request and five hops"
+    );
 }
 
 #[tokio::test]
@@ -190,7 +201,9 @@ async fn bad_urls_are_errors() {
         Some(FetchError::Scheme(_))
     ));
     assert!(matches!(
-        f.get("http://169.254.169.254/latest/meta-data/", "*/*").await.err(),
+        f.get("http://169.254.169.254/latest/meta-data/", "*/*")
+            .await
+            .err(),
         Some(FetchError::PrivateAddress(_))
     ));
 }

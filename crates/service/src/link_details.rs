@@ -125,7 +125,9 @@ fn parse_attrs(html: &str, mut pos: usize) -> (Attrs, usize) {
             return (attrs, pos + 1);
         }
         let name_start = pos;
-        while pos < b.len() && !b[pos].is_ascii_whitespace() && !matches!(b[pos], b'=' | b'>' | b'/')
+        while pos < b.len()
+            && !b[pos].is_ascii_whitespace()
+            && !matches!(b[pos], b'=' | b'>' | b'/')
         {
             pos += 1;
         }
@@ -147,9 +149,7 @@ fn parse_attrs(html: &str, mut pos: usize) -> (Attrs, usize) {
             if p < b.len() && (b[p] == b'"' || b[p] == b'\'') {
                 let quote = b[p] as char;
                 let v_start = p + 1;
-                let v_end = html[v_start..]
-                    .find(quote)
-                    .map_or(b.len(), |e| v_start + e);
+                let v_end = html[v_start..].find(quote).map_or(b.len(), |e| v_start + e);
                 value = decode_entities(&html[v_start..v_end]);
                 p = (v_end + 1).min(b.len());
             } else {
@@ -468,7 +468,10 @@ pub fn extract(page_url: &Url, html: &str) -> LinkDetails {
     let link_rel = |rel: &str| -> Option<&str> {
         doc.links.iter().find_map(|l| {
             attr(l, "rel")
-                .is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case(rel)))
+                .is_some_and(|r| {
+                    r.split_ascii_whitespace()
+                        .any(|t| t.eq_ignore_ascii_case(rel))
+                })
                 .then(|| attr(l, "href"))
                 .flatten()
         })
@@ -546,8 +549,12 @@ pub fn extract(page_url: &Url, html: &str) -> LinkDetails {
     );
     let article = sd_ref.is_some_and(|s| s.kind == "NewsArticle")
         || og("og:type").is_some_and(|t| t.trim().eq_ignore_ascii_case("article"));
-    let canonical_url = valid_url(page_url, link_rel("canonical").or_else(|| og("og:url")), true)
-        .unwrap_or_else(|| page_url.to_string());
+    let canonical_url = valid_url(
+        page_url,
+        link_rel("canonical").or_else(|| og("og:url")),
+        true,
+    )
+    .unwrap_or_else(|| page_url.to_string());
 
     LinkDetails {
         canonical_url,
@@ -651,9 +658,11 @@ mod tests {
 
     #[test]
     fn canonical_urls_must_stay_on_the_host() {
-        let d = page(r#"<link rel="canonical" href="https://elsewhere.example/x"><title>t</title>"#);
+        let d =
+            page(r#"<link rel="canonical" href="https://elsewhere.example/x"><title>t</title>"#);
         assert_eq!(d.canonical_url, "https://news.example/story?id=1");
-        let d = page(r#"<meta property="og:url" content="https://news.example/s"><title>t</title>"#);
+        let d =
+            page(r#"<meta property="og:url" content="https://news.example/s"><title>t</title>"#);
         assert_eq!(d.canonical_url, "https://news.example/s");
         let d = page(r#"<link rel="canonical" href="javascript:alert(1)"><title>t</title>"#);
         assert_eq!(d.canonical_url, "https://news.example/story?id=1");

@@ -117,8 +117,7 @@ impl Services {
         let Some(status) = statuses::get(db, id).await? else {
             return Ok(());
         };
-        if status.reblog_of_id.is_some()
-            || !preview_cards::of_statuses(db, &[id]).await?.is_empty()
+        if status.reblog_of_id.is_some() || !preview_cards::of_statuses(db, &[id]).await?.is_empty()
         {
             return Ok(());
         }
@@ -185,7 +184,12 @@ impl Services {
             ferrodon_storage::now(),
         )
         .await?;
-        tracing::debug!(url, card = card.id, truncated = body.truncated, "preview card stored");
+        tracing::debug!(
+            url,
+            card = card.id,
+            truncated = body.truncated,
+            "preview card stored"
+        );
         Ok(Some(card))
     }
 

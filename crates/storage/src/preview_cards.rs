@@ -195,12 +195,7 @@ pub async fn upsert<'a>(
 
 /// Shows `card` on `status`, unless it already shows one; `url` is the link
 /// as the status wrote it. Returns whether it was attached.
-pub async fn attach<'a>(
-    ex: impl Exec<'a>,
-    status: StatusId,
-    card: i64,
-    url: &str,
-) -> Result<bool> {
+pub async fn attach<'a>(ex: impl Exec<'a>, status: StatusId, card: i64, url: &str) -> Result<bool> {
     sql::execute(
         ex,
         "INSERT INTO preview_cards_statuses (status_id, preview_card_id, url) VALUES ($1, $2, $3) \
