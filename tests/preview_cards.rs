@@ -278,11 +278,11 @@ lane_test!(
                 &[("url", article.as_str()), ("limit", "1")],
             )
             .await;
-        assert_eq!(ids(&page.ok_json()), [second_id.clone()]);
+        assert_eq!(ids(&page.ok_json()), [second_id.as_str()]);
         let next = link(&page, "next").expect("a next link");
         assert!(next.contains("url="), "{next}");
         let older = a.get(&path_and_query(&next)).await.ok_json();
-        assert_eq!(ids(&older), [first_id.clone()]);
+        assert_eq!(ids(&older), [first_id.as_str()]);
         let prev = link(&page, "prev").expect("a prev link");
         assert_eq!(
             ids(&a.get(&path_and_query(&prev)).await.ok_json()),
@@ -325,7 +325,7 @@ lane_test!(
             .ok_json();
         assert_eq!(
             ids(&timeline),
-            [second_id.clone()],
+            [second_id.as_str()],
             "the edited status left"
         );
 

@@ -58,8 +58,8 @@ fn scan(html: &str) -> Scanned {
     while let Some(off) = html[i..].find('<') {
         let start = i + off;
         let rest = &html[start..];
-        if rest.starts_with("<!--") {
-            i = rest[4..]
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            i = comment
                 .find("-->")
                 .map_or(bytes.len(), |e| start + 4 + e + 3);
             continue;
