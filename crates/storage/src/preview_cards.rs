@@ -280,3 +280,141 @@ pub async fn shares_since<'a>(ex: impl Exec<'a>, since_id: i64) -> Result<Vec<Ca
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Db;
+    use crate::statuses::{self, NewStatus};
+    use crate::testing::{local_account, storage_test};
+    use ferrodon_model::{PageBounds, Snowflake, Visibility};
+
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+
+    /// A status by `author`; ids grow with each call.
+    async fn post(
+        db: &Db,
+        author: AccountId,
+        visibility: Visibility,
+        spoiler: &str,
+        reblog_of: Option<StatusId>,
+    ) -> StatusId {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = StatusId(Snowflake::lower_bound_at(crate::now()).0 + n);
+        statuses::insert(
+            db,
+            &NewStatus {
+                id,
+                uri: format!("https://x.example/s/{}", id.0),
+                url: None,
+                account_id: author,
+                text: String::new(),
+                content: String::new(),
+                spoiler_text: spoiler.to_owned(),
+                sensitive: false,
+                visibility,
+                language: None,
+                in_reply_to_id: None,
+                in_reply_to_account_id: None,
+                reblog_of_id: reblog_of,
+                application_id: None,
+                local: true,
+                created_at: crate::now(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        id
+    }
+
+    fn ok<T>(r: Result<T>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    storage_test!(cards_shares_and_link_timeline, |db: Db| async move {
+        let since = Snowflake::lower_bound_at(crate::now()).0;
+        let alice = local_account(&db).await;
+        let bob = local_account(&db).await;
+        ok(crate::accounts::update_profile(
+            &db,
+            alice,
+            &crate::accounts::ProfileUpdate {
+                discoverable: Some(true),
+                ..Default::default()
+            },
+            crate::now(),
+        )
+        .await);
+
+        let data = CardData {
+            title: "First".into(),
+            article: true,
+            image_url: Some("https://news.example/a.png".into()),
+            ..CardData::default()
+        };
+        let card = ok(upsert(&db, 1, "https://news.example/a", &data, crate::now()).await);
+        assert_eq!((card.id, card.title.as_str()), (1, "First"));
+        assert!(card.is_article());
+        assert_eq!(card.card_type(), CardType::Link);
+        // The same URL again: refreshed in place, the id kept.
+        let refreshed = CardData {
+            title: "Second".into(),
+            card_type: Some(CardType::Video),
+            ..CardData::default()
+        };
+        let card = ok(upsert(&db, 2, "https://news.example/a", &refreshed, crate::now()).await);
+        assert_eq!((card.id, card.title.as_str()), (1, "Second"));
+        assert_eq!(card.card_type(), CardType::Video);
+        assert!(card.image_url.is_none());
+        assert_eq!(
+            ok(by_url(&db, "https://news.example/a").await).map(|c| c.id),
+            Some(1)
+        );
+        assert!(ok(by_url(&db, "https://news.example/b").await).is_none());
+
+        let shared = post(&db, alice, Visibility::Public, "", None).await;
+        let unlisted = post(&db, alice, Visibility::Unlisted, "", None).await;
+        let warned = post(&db, alice, Visibility::Public, "cw", None).await;
+        let by_bob = post(&db, bob, Visibility::Public, "", None).await;
+        for s in [shared, unlisted, warned, by_bob] {
+            assert!(ok(attach(&db, s, 1, "https://short.example/x").await));
+        }
+        assert!(
+            !ok(attach(&db, shared, 1, "https://other.example/").await),
+            "one card per status"
+        );
+        let reblog = post(&db, bob, Visibility::Public, "", Some(shared)).await;
+        let reblog_of_warned = post(&db, bob, Visibility::Public, "", Some(warned)).await;
+
+        let cards = ok(of_statuses(&db, &[shared, reblog, by_bob]).await);
+        assert_eq!(cards.len(), 2);
+        assert!(
+            cards
+                .iter()
+                .all(|c| c.card.id == 1
+                    && c.shared_url.as_deref() == Some("https://short.example/x"))
+        );
+
+        // Shares as link trends count them.
+        let shares = ok(shares_since(&db, since).await);
+        let got: Vec<(i64, AccountId)> = shares
+            .iter()
+            .map(|s| (s.status_id.0, s.account_id))
+            .collect();
+        assert_eq!(
+            got,
+            [(shared.0, alice), (by_bob.0, bob), (reblog.0, bob)],
+            "public, no content warning; reblogs of such statuses count for the reblogger"
+        );
+        assert!(shares.iter().all(|s| s.preview_card_id == 1));
+        assert!(ok(shares_since(&db, reblog_of_warned.0 + 1).await).is_empty());
+
+        // The link timeline: public statuses of discoverable authors.
+        let listed = ok(statuses::by_preview_card(&db, 1, &PageBounds::first(20)).await);
+        assert_eq!(listed.iter().map(|s| s.id).collect::<Vec<_>>(), [shared]);
+
+        ok(detach(&db, shared).await);
+        assert!(ok(of_statuses(&db, &[shared]).await).is_empty());
+        assert_eq!(ok(get_many(&db, &[1, 99]).await).len(), 1);
+    });
+}
