@@ -274,15 +274,20 @@ fn classify(e: reqwest::Error) -> FetchError {
         FetchError::TooManyRedirects
     } else {
         // The chain names the cause (DNS, refused, TLS); keep it for the log.
-        let mut text = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        FetchError::Http(text)
+        FetchError::Http(with_causes(&e))
     }
+}
+
+/// An error and its sources, `outer: inner: …`.
+fn with_causes(e: &(dyn StdError + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 impl Fetcher {
@@ -292,30 +297,45 @@ impl Fetcher {
         } else {
             AddressGuard::only(options.allowed_private.clone())
         });
-        let redirect_guard = guard.clone();
-        let policy = redirect::Policy::custom(move |attempt| {
-            // `previous` holds the first URL and every hop so far.
-            if attempt.previous().len() > MAX_REDIRECTS {
-                return attempt.error(GuardError::Refused(FetchError::TooManyRedirects));
+        let builder = || {
+            let redirect_guard = guard.clone();
+            let policy = redirect::Policy::custom(move |attempt| {
+                // `previous` holds the first URL and every hop so far.
+                if attempt.previous().len() > MAX_REDIRECTS {
+                    return attempt.error(GuardError::Refused(FetchError::TooManyRedirects));
+                }
+                match check_url(&redirect_guard, attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(e) => attempt.error(GuardError::Refused(e)),
+                }
+            });
+            reqwest::Client::builder()
+                .user_agent(options.user_agent.clone())
+                .dns_resolver(GuardedResolver {
+                    guard: guard.clone(),
+                })
+                .redirect(policy)
+                .referer(false)
+                .no_proxy()
+                .connect_timeout(options.connect_timeout)
+                .timeout(options.timeout)
+                .pool_idle_timeout(Duration::from_secs(60))
+        };
+        let client = match builder().build() {
+            Ok(client) => client,
+            // The system has no CA certificates (a bare container): the
+            // instance still runs; https requests fail until they are installed.
+            Err(e) => {
+                tracing::error!(
+                    error = %with_causes(&e),
+                    "no TLS roots: outbound https requests will fail"
+                );
+                builder()
+                    .tls_certs_only(Vec::<reqwest::Certificate>::new())
+                    .build()
+                    .map_err(|e| FetchError::Http(format!("cannot build the HTTP client: {e}")))?
             }
-            match check_url(&redirect_guard, attempt.url()) {
-                Ok(()) => attempt.follow(),
-                Err(e) => attempt.error(GuardError::Refused(e)),
-            }
-        });
-        let client = reqwest::Client::builder()
-            .user_agent(options.user_agent.clone())
-            .dns_resolver(GuardedResolver {
-                guard: guard.clone(),
-            })
-            .redirect(policy)
-            .referer(false)
-            .no_proxy()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| FetchError::Http(format!("cannot build the HTTP client: {e}")))?;
+        };
         Ok(Fetcher { client, guard })
     }
 
