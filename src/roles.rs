@@ -169,13 +169,16 @@ async fn services(config: &Config, db: Db, port: u16) -> Result<Services> {
         Secrets::load_or_generate(config).map_err(|e| RoleError::Config(e.to_string()))?;
     let feeds = feed_store(config, &db).await?;
     let jobs = job_queue(config, &db).await?;
-    Ok(Services::new(
-        db,
-        feeds,
-        jobs,
-        Instance::from_config(config, port),
-        secrets,
-    ))
+    let instance = Instance::from_config(config, port);
+    let fetcher = ferrodon_fetch::Fetcher::new(ferrodon_fetch::FetchOptions {
+        allowed_private: config.allowed_private_addresses.clone(),
+        allow_public: config.outbound_public,
+        ..ferrodon_fetch::FetchOptions::new(ferrodon_fetch::FetchOptions::user_agent_for(
+            &instance.base_url,
+        ))
+    })
+    .map_err(|e| RoleError::Config(e.to_string()))?;
+    Ok(Services::new(db, feeds, jobs, instance, secrets, fetcher))
 }
 
 async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {

@@ -100,12 +100,14 @@ lane_test!(openapi_conformance, |lane: Lane| async move {
         return;
     };
     // Polls may end after a second, so that one ends during the walk; trends
-    // are recomputed every second, so that the walk sees some.
+    // are recomputed every second, so that the walk sees some; the page the
+    // preview-card step links to is served on 127.0.0.1.
     let server = spawn_with(
         lane,
         &[
             ("FERRODON_POLL_MIN_EXPIRATION", "1"),
             ("FERRODON_TRENDS_INTERVAL", "1"),
+            ("ALLOWED_PRIVATE_ADDRESSES", "127.0.0.1/32"),
         ],
     )
     .await;

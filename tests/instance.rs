@@ -179,7 +179,10 @@ lane_test!(instance_entities, |lane: Lane| async move {
         let api_version = v["api_versions"]["mastodon"]
             .as_u64()
             .unwrap_or_else(|| panic!("api_versions.mastodon must be an integer: {v}"));
-        assert_eq!(api_version, 7, "Mastodon 4.5's API version (quote posts): {v}");
+        assert_eq!(
+            api_version, 7,
+            "Mastodon 4.5's API version (quote posts): {v}"
+        );
         assert_eq!(v["contact"]["email"], "admin@example.com");
         assert_keys(&v["contact"], &["account"], "contact");
     }

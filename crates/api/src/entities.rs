@@ -231,7 +231,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
         } else {
             Vec::new()
         },
-        "card": null,
+        "card": v.card.as_ref().map(|c| preview_card(&c.card, c.shared_url.as_deref())),
         "poll": v.poll.as_ref().map(|p| poll(i, p)),
         "quote": v.quote.as_ref().map(|q| quote(i, q, v.source_requested)),
         "quote_approval": {
@@ -276,6 +276,36 @@ fn quote(i: &Instance, q: &QuoteView, source_requested: bool) -> Value {
             "quoted_status_id": id.filter(|_| shown).map(|id| id.to_string()),
         }),
     }
+}
+
+/// A PreviewCard entity. `shared_url` is the link as a status wrote it (the
+/// card's own `url` may be the canonical page it led to); Mastodon shows
+/// that one. `image` is the remote image as the page names it (not
+/// downloaded, so no `blurhash`); one author, from the page's author fields.
+pub fn preview_card(
+    c: &ferrodon_storage::preview_cards::PreviewCard,
+    shared_url: Option<&str>,
+) -> Value {
+    json!({
+        "url": shared_url.filter(|u| !u.is_empty()).unwrap_or(&c.url),
+        "title": c.title,
+        "description": c.description,
+        "language": c.language,
+        "type": c.card_type().as_str(),
+        "author_name": c.author_name,
+        "author_url": c.author_url,
+        "provider_name": c.provider_name,
+        "provider_url": c.provider_url,
+        "html": c.html,
+        "width": c.width,
+        "height": c.height,
+        "image": c.image_url,
+        "image_description": c.image_description,
+        "embed_url": c.embed_url,
+        "blurhash": c.blurhash,
+        "published_at": c.published_at.map(time),
+        "authors": [{"name": c.author_name, "url": c.author_url, "account": null}],
+    })
 }
 
 /// A Poll entity; `voted` and `own_votes` only for a signed-in viewer.

@@ -281,6 +281,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
+        .route("/api/v1/timelines/link", get(timelines::link))
         .route("/api/v1/timelines/list/{list_id}", get(lists::timeline))
         .route("/api/v1/lists", get(lists::index).post(lists::create))
         .route(

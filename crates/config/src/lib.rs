@@ -204,6 +204,12 @@ pub struct Config {
     pub log_level: String,
     pub log_format: LogFormat,
     pub worker: WorkerConfig,
+    /// Private ranges outbound requests may reach (`ALLOWED_PRIVATE_ADDRESSES`);
+    /// every other non-public address is refused.
+    pub allowed_private_addresses: Vec<ipnet::IpNet>,
+    /// Whether outbound requests may reach public addresses at all (tests
+    /// and air-gapped instances turn it off).
+    pub outbound_public: bool,
 }
 
 impl Config {
@@ -509,6 +515,20 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
         doc: "Jobs one worker process runs at once.",
     },
+    Setting {
+        key: "outbound.allowed_private_addresses",
+        env: &["ALLOWED_PRIVATE_ADDRESSES"],
+        default: "none",
+        secret: false,
+        doc: "Comma-separated CIDRs (or addresses) of private networks that outgoing requests (link previews, later federation) may reach; every other loopback, private, link-local or reserved address is refused.",
+    },
+    Setting {
+        key: "outbound.public",
+        env: &["FERRODON_OUTBOUND_PUBLIC"],
+        default: "true",
+        secret: false,
+        doc: "false: outgoing requests reach no public address, only outbound.allowed_private_addresses (an instance kept off the internet; the test servers run so).",
+    },
 ];
 
 /// Where a value came from, for error messages and `config check`.
@@ -726,6 +746,21 @@ fn parse_bool(v: &str) -> Result<bool, String> {
 fn parse_num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
     v.parse()
         .map_err(|_| format!("expected a non-negative whole number, got {v:?}"))
+}
+
+/// A comma-separated list of CIDRs or single addresses (`10.0.0.0/8,
+/// 192.168.1.5, fd00::/8`), as Mastodon's `ALLOWED_PRIVATE_ADDRESSES`.
+pub fn parse_cidr_list(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| format!("expected CIDRs such as 10.0.0.0/8 or addresses, got {s:?}"))
+        })
+        .collect()
 }
 
 fn database_kind(url: &str) -> Option<DatabaseKind> {
@@ -946,6 +981,10 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
                 .max(1),
             concurrency,
         },
+        allowed_private_addresses: raw
+            .parse("outbound.allowed_private_addresses", parse_cidr_list)?
+            .unwrap_or_default(),
+        outbound_public: raw.parse("outbound.public", parse_bool)?.unwrap_or(true),
     })
 }
 
@@ -1065,6 +1104,29 @@ mod tests {
             "postgres://mastodon:s3cret@db.internal/mastodon_production"
         );
         assert_eq!(c.redis.url.as_deref(), Some("redis://redis.internal:6379"));
+        Ok(())
+    }
+
+    #[test]
+    fn allowed_private_addresses_are_typed() -> Result<(), ConfigError> {
+        assert!(load_env(&[])?.allowed_private_addresses.is_empty());
+        let c = load_env(&[(
+            "ALLOWED_PRIVATE_ADDRESSES",
+            "127.0.0.1/32, 10.0.0.7/8,fd00::5",
+        )])?;
+        let shown: Vec<String> = c
+            .allowed_private_addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::5/128"]);
+        let err = load_env(&[("ALLOWED_PRIVATE_ADDRESSES", "10.0.0.0/33")]).err();
+        assert_eq!(
+            err.map(|e| e.key),
+            Some("ALLOWED_PRIVATE_ADDRESSES".to_owned())
+        );
+        assert!(parse_cidr_list("localhost").is_err());
+        assert_eq!(parse_cidr_list(" , ").map(|v| v.len()), Ok(0));
         Ok(())
     }
 

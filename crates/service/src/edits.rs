@@ -142,6 +142,9 @@ impl Services {
         {
             content = crate::quotes::with_fallback_link(&content, &text, &quoted);
         }
+        // Mastodon fetches the card again only when the text itself changed.
+        let body_changed = text != status.text;
+        let new_text = text.clone();
         let rebloggers = statuses::reblogs_of(db, status.id).await?;
         let quoters = ferrodon_storage::quotes::accepted_quoters(db, status.id).await?;
         let had_edits = !polls::edits_of(db, status.id).await?.is_empty();
@@ -254,6 +257,10 @@ impl Services {
             },
         )
         .await?;
+        if body_changed {
+            ferrodon_storage::preview_cards::detach(&mut tx, status.id).await?;
+            self.queue_link_card(&mut tx, status.id, &new_text).await?;
+        }
         // Newly mentioned accounts hear of it as of a new mention.
         for account in added {
             ferrodon_jobs::enqueue(

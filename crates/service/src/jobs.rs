@@ -28,7 +28,8 @@ pub fn registry() -> Registry<Services> {
         .register::<Cleanup>()
         .register::<crate::polls::PollExpired>()
         .register::<crate::scheduled::PublishScheduledStatus>()
-        .register::<crate::trends::RefreshTrends>();
+        .register::<crate::trends::RefreshTrends>()
+        .register::<crate::preview_cards::FetchLinkCard>();
     r
 }
 

@@ -14,11 +14,13 @@ pub mod edits;
 pub mod emojis;
 pub mod filters;
 pub mod jobs;
+pub mod link_details;
 pub mod lists;
 pub mod media;
 pub mod notification_requests;
 pub mod notifications;
 pub mod polls;
+pub mod preview_cards;
 pub mod quotes;
 pub mod relations;
 pub mod scheduled;
@@ -321,6 +323,8 @@ struct Inner {
     ids: IdGenerator,
     instance: Instance,
     secrets: Secrets,
+    /// The guarded client for every outbound request.
+    fetcher: ferrodon_fetch::Fetcher,
     /// The instance's figures, recomputed at most once a minute (they count rows).
     stats: std::sync::Mutex<Option<(std::time::Instant, InstanceStats)>>,
 }
@@ -356,6 +360,7 @@ impl Services {
         jobs: ferrodon_jobs::JobQueue,
         instance: Instance,
         secrets: Secrets,
+        fetcher: ferrodon_fetch::Fetcher,
     ) -> Self {
         Services {
             inner: Arc::new(Inner {
@@ -366,6 +371,7 @@ impl Services {
                 ids: IdGenerator::new(),
                 instance,
                 secrets,
+                fetcher,
                 stats: std::sync::Mutex::new(None),
             }),
         }
@@ -393,6 +399,10 @@ impl Services {
     }
     pub(crate) fn secrets(&self) -> &Secrets {
         &self.inner.secrets
+    }
+    /// The guarded outbound HTTP client.
+    pub fn fetcher(&self) -> &ferrodon_fetch::Fetcher {
+        &self.inner.fetcher
     }
 
     /// Figures for the instance entity, cached for a minute.

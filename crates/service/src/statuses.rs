@@ -416,6 +416,7 @@ impl Services {
             self.attach_quote(&mut tx, id, author, q, now).await?;
         }
         ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: id }).await?;
+        self.queue_link_card(&mut tx, id, &status.text).await?;
         tx.commit().await?;
 
         let stored = statuses::get(db, id)

@@ -189,6 +189,17 @@ pub fn extract(text: &str, local_domain: &str) -> Extracted {
     out
 }
 
+/// The http(s) links in `text`, in order, as the renderer links them.
+pub fn urls(text: &str, local_domain: &str) -> Vec<String> {
+    scan(text, local_domain)
+        .into_iter()
+        .filter_map(|(_, _, e)| match e {
+            Entity::Url(u) => Some(u),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A hashtag's key: NFKC, lower-cased, Latin diacritics folded, separators
 /// and other invalid characters removed.
 pub fn normalize_hashtag(name: &str) -> String {

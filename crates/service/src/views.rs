@@ -30,6 +30,8 @@ pub struct StatusView {
     pub media: Vec<MediaAttachment>,
     pub application: Option<App>,
     pub poll: Option<crate::polls::PollView>,
+    /// The preview card of its first link, once fetched.
+    pub card: Option<ferrodon_storage::preview_cards::StatusCard>,
     /// Viewer-relative flags; `None` for anonymous readers.
     pub viewer: Option<ViewerFlags>,
     /// Send the source text instead of HTML (a deleted status, for redrafting).
@@ -224,6 +226,12 @@ impl Services {
         }
         let [favourited, reblogged, bookmarked, pinned, muted] = &marked;
         let poll_views = self.poll_views(viewer, &all_ids).await?;
+        let cards: HashMap<i64, ferrodon_storage::preview_cards::StatusCard> =
+            ferrodon_storage::preview_cards::of_statuses(db, &all_ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.status_id, c))
+                .collect();
         let matcher: Option<FilterMatcher> = match viewer {
             Some(v) => Some(self.filter_matcher(v).await?),
             None => None,
@@ -246,6 +254,7 @@ impl Services {
                     None
                 },
                 poll: poll_views.get(&s.id).cloned(),
+                card: cards.get(&s.id.0).cloned(),
                 viewer: viewer.map(|_| ViewerFlags {
                     favourited: favourited.contains(&s.id.0),
                     reblogged: reblogged.contains(&s.id.0),

@@ -27,6 +27,7 @@ pub mod notification_policies;
 pub mod notifications;
 pub mod oauth;
 pub mod polls;
+pub mod preview_cards;
 pub mod quotes;
 pub mod redis_jobs;
 pub mod relations;

@@ -414,6 +414,27 @@ pub async fn public_with<'a>(
     fetch_page(ex, q, bounds).await
 }
 
+/// Public statuses showing preview card `card`, by authors who opted into
+/// discovery (Mastodon's `LinkFeed`), newest first.
+pub async fn by_preview_card<'a>(
+    ex: impl Exec<'a>,
+    card: i64,
+    bounds: &PageBounds,
+) -> Result<Vec<Status>> {
+    let mut q = Query::new(concat!(
+        "SELECT ",
+        status_columns!(),
+        " FROM statuses s JOIN preview_cards_statuses pcs ON pcs.status_id = s.id \
+         JOIN accounts a ON a.id = s.account_id"
+    ));
+    let p = q.bind(card);
+    q.push(&format!(
+        " WHERE pcs.preview_card_id = {p} AND s.visibility = 0 AND s.reblog_of_id IS NULL \
+         AND a.discoverable = TRUE AND a.suspended_at IS NULL"
+    ));
+    fetch_page(ex, q, bounds).await
+}
+
 /// Public statuses with a hashtag, newest first.
 pub async fn by_tag<'a>(
     ex: impl Exec<'a>,

@@ -88,6 +88,10 @@ impl TestServer {
         env.push(("FERRODON_LISTEN".into(), "127.0.0.1:0".into()));
         env.push(("FERRODON_LOG_FORMAT".into(), "json".into()));
         env.push(("FERRODON_WORKER_POLL_MS".into(), "100".into()));
+        // Tests stay off the internet: statuses link to example.com and the
+        // like, whose previews must not be fetched (tests serving pages on
+        // 127.0.0.1 add ALLOWED_PRIVATE_ADDRESSES).
+        env.push(("FERRODON_OUTBOUND_PUBLIC".into(), "false".into()));
         if !options.default_rate_limits {
             env.push(("FERRODON_RATE_LIMIT_API".into(), "0".into()));
             env.push(("FERRODON_RATE_LIMIT_SIGN_UP".into(), "0".into()));

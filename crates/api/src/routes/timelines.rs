@@ -153,3 +153,30 @@ pub async fn tag(
         &views,
     ))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct LinkTimelineParams {
+    #[serde(flatten)]
+    paging: Paging,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// `GET /api/v1/timelines/link?url=` (Mastodon 4.3): public statuses
+/// showing the preview card of `url`.
+pub async fn link(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    Params(p): Params<LinkTimelineParams>,
+) -> ApiResult<Response> {
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
+    let url = p.url.as_deref().map(str::trim).unwrap_or_default();
+    let views = state
+        .services
+        .link_timeline(viewer, url, &p.paging.bounds(20, 40))
+        .await?;
+    Ok(statuses_page(&state, &uri, &["limit", "url"], &views))
+}
