@@ -691,3 +691,52 @@ lane_test!(exclusive_lists_stay_out_of_home, |lane: Lane| async move {
     .await;
     assert_no_panics(&server);
 });
+
+lane_test!(
+    home_paging_steps_over_hidden_entries,
+    |lane: Lane| async move {
+        // An entry the feed holds but the reader does not see (here: an
+        // exclusive list member's post) must not end paging early.
+        let server = spawn(lane).await;
+        let api = Api::of(&server);
+        let alice = user_token(&server, "alice").await;
+        let bob = user_token(&server, "bob").await;
+        let carol = user_token(&server, "carol").await;
+        let (a, b, c) = (alice.api(&api), bob.api(&api), carol.api(&api));
+        follow(&a, &bob.id).await;
+        follow(&a, &carol.id).await;
+        let first = str_field(&post_status(&c, "carol first").await, "id");
+        wait_home(&a, "carol's first post", |ids| ids.contains(&first)).await;
+        let middle = str_field(&post_status(&b, "bob in the middle").await, "id");
+        wait_home(&a, "bob's post", |ids| ids.contains(&middle)).await;
+        let last = str_field(&post_status(&c, "carol last").await, "id");
+        wait_home(&a, "carol's last post", |ids| ids.contains(&last)).await;
+        let list = a
+            .post_json("/api/v1/lists", json!({"title": "Bob", "exclusive": true}))
+            .await
+            .ok_json();
+        add(&a, &str_field(&list, "id"), &[&bob.id]).await.ok_json();
+
+        let mut walked = Vec::new();
+        let mut pages = Vec::new();
+        let mut path = "/api/v1/timelines/home?limit=1".to_owned();
+        loop {
+            let resp = a.get(&path).await;
+            let page = ids(&resp.ok_json());
+            assert!(page.len() <= 1, "{page:?}");
+            pages.push(page.clone());
+            walked.extend(page);
+            let Some(next) = link(&resp, "next") else {
+                break;
+            };
+            assert!(pages.len() < 10, "paging does not end: {pages:?}");
+            path = path_and_query(&next);
+        }
+        assert_eq!(walked, vec![last, first], "pages: {pages:?}");
+        assert!(
+            pages.iter().any(Vec::is_empty),
+            "the hidden entry gave an empty page that still links on: {pages:?}"
+        );
+        assert_no_panics(&server);
+    }
+);

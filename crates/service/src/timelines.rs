@@ -1,6 +1,6 @@
 //! Timelines: home (from the feed store), public, hashtag and an account's statuses.
 
-use ferrodon_model::{AccountId, PageBounds, StatusId};
+use ferrodon_model::{AccountId, Page, PageBounds, StatusId};
 use ferrodon_storage::feeds::{FeedEntry, HOME_FEED_MAX};
 use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Locality, Status, TagQuery};
 use ferrodon_storage::{follows, tags};
@@ -48,11 +48,32 @@ impl Services {
 
     /// `GET /api/v1/timelines/home`. A missing feed is rebuilt first, never
     /// served empty; past the feed's end, older statuses come from the database.
+    ///
+    /// The page's cursors come from the feed entries read, not from the
+    /// statuses left after filtering, so an entry that is dropped (a status
+    /// deleted while its removal from feeds is still queued, a muted author)
+    /// never ends a client's paging early; `next_max_id` is set only when the
+    /// feed gave a full page, as Mastodon links `next` only then.
     pub async fn home_timeline(
         &self,
         account: AccountId,
         bounds: &PageBounds,
-    ) -> Result<Vec<StatusView>> {
+    ) -> Result<Page<StatusView>> {
+        let (ids, views) = self.home_entries(account, bounds).await?;
+        let full = ids.len() >= bounds.limit as usize;
+        Ok(Page {
+            items: views,
+            next_max_id: ids.iter().map(|id| id.0).min().filter(|_| full),
+            prev_min_id: ids.iter().map(|id| id.0).max(),
+        })
+    }
+
+    /// The entries of a home page and what is shown of them.
+    async fn home_entries(
+        &self,
+        account: AccountId,
+        bounds: &PageBounds,
+    ) -> Result<(Vec<StatusId>, Vec<StatusView>)> {
         let from_feed = async {
             if !self.feeds().exists(account).await? {
                 self.rebuild_home(account).await?;
@@ -66,16 +87,12 @@ impl Services {
                 // The feed store (Redis) is unreachable: read from the database instead.
                 tracing::warn!(error = %e, "home feed unavailable; reading from the database");
                 let rows = statuses::home(self.db(), account, bounds).await?;
-                let views = self
-                    .hydrate_ids(
-                        Some(account),
-                        &rows.iter().map(|(id, _)| StatusId(*id)).collect::<Vec<_>>(),
-                    )
-                    .await?;
+                let ids: Vec<StatusId> = rows.iter().map(|(id, _)| StatusId(*id)).collect();
+                let views = self.hydrate_ids(Some(account), &ids).await?;
                 let views = self
                     .drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
                     .await?;
-                return self.drop_exclusive(account, views).await;
+                return Ok((ids, self.drop_exclusive(account, views).await?));
             }
         };
         if ids.len() < bounds.limit as usize && !bounds.ascending() {
@@ -97,7 +114,7 @@ impl Services {
             .drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
             .await?;
         // Members of exclusive lists stay out, whatever the feed holds.
-        self.drop_exclusive(account, views).await
+        Ok((ids, self.drop_exclusive(account, views).await?))
     }
 
     /// `GET /api/v1/timelines/public`.

@@ -77,11 +77,21 @@ pub async fn home(
     Params(p): Params<TimelineParams>,
 ) -> ApiResult<Response> {
     let user = auth.user(&[scope!("read:statuses")])?;
-    let views = state
+    let page = state
         .services
         .home_timeline(user.account_id, &p.paging.bounds(20, 40))
         .await?;
-    Ok(statuses_page(&state, &uri, &["limit", "local"], &views))
+    // Cursors from the feed entries read (see `home_timeline`).
+    let i = state.services.instance();
+    let body = Value::Array(page.items.iter().map(|v| entities::status(i, v)).collect());
+    let link = link_header(
+        &i.base_url,
+        &uri,
+        &["limit", "local"],
+        page.next_max_id,
+        page.prev_min_id.map(|m| ("min_id", m)),
+    );
+    Ok(with_link(body, link))
 }
 
 /// `GET /api/v1/timelines/public`.
