@@ -223,3 +223,131 @@ lane_test!(trends_can_be_turned_off, |lane: Lane| async move {
     }
     assert_no_panics(&server);
 });
+
+/// An article page Mastodon would let trend (title, description, image,
+/// site name, `og:type` article) and a plain page it would not.
+fn page_for(path: &str) -> Option<String> {
+    let (kind, title) = match path {
+        "/article" => ("article", "A story worth sharing"),
+        "/plain" => ("website", "Just a page"),
+        _ => return None,
+    };
+    Some(format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta property="og:title" content="{title}"><meta property="og:description" content="What it says.">
+<meta property="og:image" content="/cover.png"><meta property="og:type" content="{kind}">
+<meta property="og:site_name" content="Local News"></head><body>Hi</body></html>"#
+    ))
+}
+
+/// Serves [`page_for`] on 127.0.0.1; returns the base URL.
+async fn pages() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&buf).to_string();
+                let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+                let (status, body) = match page_for(&path) {
+                    Some(body) => ("200 OK", body),
+                    None => ("404 Not Found", String::new()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    base
+}
+
+lane_test!(shared_articles_trend_as_links, |lane: Lane| async move {
+    let site = pages().await;
+    let server = spawn_with(
+        lane,
+        &[
+            ("FERRODON_TRENDS_INTERVAL", "1"),
+            ("ALLOWED_PRIVATE_ADDRESSES", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    let api = Api::of(&server);
+    let mut users = Vec::new();
+    for name in ["ann", "ben", "cat", "dan", "eve", "fay"] {
+        users.push(user_token(&server, name).await.api(&api));
+    }
+    let anon = api.anon();
+    // Five accounts share the article and the plain page; a sixth boosts a share.
+    let mut shares = Vec::new();
+    for (i, u) in users.iter().take(5).enumerate() {
+        let s = post_status(u, &format!("Read this {site}/article and {i}")).await;
+        shares.push(str_field(&s, "id"));
+        post_status(u, &format!("Also {site}/plain")).await;
+    }
+    users[5]
+        .post(&format!("/api/v1/statuses/{}/reblog", shares[0]), &[])
+        .await
+        .ok_json();
+
+    let links = wait_until("the article trends", || async {
+        let v = anon.get("/api/v1/trends/links").await.ok_json();
+        (!v.as_array()?.is_empty()).then_some(v)
+    })
+    .await;
+    assert_eq!(
+        links.as_array().unwrap().len(),
+        1,
+        "only the article: {links}"
+    );
+    let card = &links[0];
+    assert_eq!(card["url"], format!("{site}/article"), "{card}");
+    assert_eq!(card["title"], "A story worth sharing");
+    assert_eq!(card["type"], "link");
+    assert_eq!(card["provider_name"], "Local News");
+    let today = &card["history"][0];
+    assert_eq!(card["history"].as_array().unwrap().len(), 7, "{card}");
+    // Five posts and a boost, by six accounts.
+    assert_eq!(
+        (today["uses"].as_str(), today["accounts"].as_str()),
+        (Some("6"), Some("6")),
+        "{card}"
+    );
+
+    // The link timeline lists the shares (of discoverable authors).
+    for u in &users[..5] {
+        discoverable(u).await;
+    }
+    let timeline = anon
+        .get_q(
+            "/api/v1/timelines/link",
+            &[("url", &format!("{site}/article"))],
+        )
+        .await
+        .ok_json();
+    let mut newest_first = shares.clone();
+    newest_first.reverse();
+    assert_eq!(ids(&timeline), newest_first);
+
+    // Offset paging as for the other trends.
+    let page = anon.get("/api/v1/trends/links?limit=1").await;
+    assert!(link(&page, "next").is_some());
+    assert_eq!(
+        anon.get("/api/v1/trends/links?offset=1").await.ok_json(),
+        Value::Array(vec![])
+    );
+    assert_no_panics(&server);
+});

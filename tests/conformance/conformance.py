@@ -1142,25 +1142,32 @@ def custom_emojis(c, ctx):
 
 @step
 def trends(c, ctx):
-    """Five accounts use a hashtag and favourite a post: both trend within a tick or two."""
+    """Five accounts use a hashtag, share an article and favourite a post:
+    all three trend within a tick or two."""
     users = [ctx["users"][n] for n in ("alice", "bob", "carol", "dave", "erin", "frank")]
     alice = users[0]
     c.call("PATCH", "/api/v1/accounts/update_credentials", alice, data={"discoverable": "true"})
-    for u in users[:5]:
-        c.call("POST", "/api/v1/statuses", u, data={"status": "Checking the spec #conformance"})
-    post = c.call("POST", "/api/v1/statuses", alice, data={"status": "Everyone likes this one"})
-    for u in users[1:]:
-        c.call("POST", f"/api/v1/statuses/{post['id']}/favourite", u)
-    deadline = time.time() + 20
-    tags, statuses = [], []
-    while time.time() < deadline and not (tags and statuses):
-        time.sleep(0.5)
-        tags = c.call("GET", "/api/v1/trends/tags")
-        statuses = c.call("GET", "/api/v1/trends/statuses", alice)
-    check(bool(tags) and bool(statuses), f"trends appear: {tags!r} {statuses!r}")
+    server, base = page_server()
+    try:
+        for u in users[:5]:
+            c.call("POST", "/api/v1/statuses", u, data={"status": f"Checking the spec #conformance {base}/news"})
+        post = c.call("POST", "/api/v1/statuses", alice, data={"status": "Everyone likes this one"})
+        for u in users[1:]:
+            c.call("POST", f"/api/v1/statuses/{post['id']}/favourite", u)
+        deadline = time.time() + 20
+        tags, statuses, links = [], [], []
+        while time.time() < deadline and not (tags and statuses and links):
+            time.sleep(0.5)
+            tags = c.call("GET", "/api/v1/trends/tags")
+            statuses = c.call("GET", "/api/v1/trends/statuses", alice)
+            links = c.call("GET", "/api/v1/trends/links")
+    finally:
+        server.shutdown()
+    check(bool(tags) and bool(statuses) and bool(links), f"trends appear: {tags!r} {statuses!r} {links!r}")
     c.call("GET", "/api/v1/trends", params={"limit": "1"})
     c.call("GET", "/api/v1/trends/tags", alice, params={"offset": "0", "limit": "5"})
     c.call("GET", "/api/v1/trends/statuses", params={"offset": "1"})
+    c.call("GET", "/api/v1/trends/links", alice, params={"limit": "1"})
 
 
 @step

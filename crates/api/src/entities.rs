@@ -485,19 +485,24 @@ pub fn custom_emoji(i: &Instance, e: &ferrodon_storage::emojis::CustomEmoji) -> 
     })
 }
 
+/// Daily uses and accounts, newest day first (a Tag's or a TrendsLink's `history`).
+pub fn history(days: &[ferrodon_service::tags::DayUses]) -> Value {
+    Value::Array(
+        days.iter()
+            .map(|d| {
+                json!({
+                    "day": d.day.to_string(),
+                    "uses": d.uses.to_string(),
+                    "accounts": d.accounts.to_string(),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// A Tag entity (`following`/`featuring` only for a signed-in viewer).
 pub fn tag(i: &Instance, t: &ferrodon_service::tags::TagView) -> Value {
-    let history: Vec<Value> = t
-        .history
-        .iter()
-        .map(|d| {
-            json!({
-                "day": d.day.to_string(),
-                "uses": d.uses.to_string(),
-                "accounts": d.accounts.to_string(),
-            })
-        })
-        .collect();
+    let history = history(&t.history);
     let mut out = json!({
         "id": t.id.map(|id| id.to_string()).unwrap_or_default(),
         "name": t.name,

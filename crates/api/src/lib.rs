@@ -164,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/trends", get(trends::tags))
         .route("/api/v1/trends/tags", get(trends::tags))
         .route("/api/v1/trends/statuses", get(trends::statuses))
+        .route("/api/v1/trends/links", get(trends::links))
         .route("/api/v1/tags/{name}/follow", post(tags::follow))
         .route("/api/v1/tags/{name}/unfollow", post(tags::unfollow))
         .route("/api/v1/tags/{name}/feature", post(tags::feature))

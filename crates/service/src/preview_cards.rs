@@ -196,7 +196,8 @@ impl Services {
     /// `GET /api/v1/timelines/link?url=`: public statuses showing the card
     /// for `url`, by authors who opted into discovery. 404 when no card has
     /// that URL. (Mastodon also requires the card to be an allowed trend;
-    /// Ferrodon answers for any stored card until link trends exist.)
+    /// Ferrodon answers for any stored card, since nothing here reviews
+    /// trends, and the statuses listed are public ones of discoverable authors.)
     pub async fn link_timeline(
         &self,
         viewer: Option<AccountId>,

@@ -1,6 +1,5 @@
-//! Trends: hashtags, statuses (and links, once statuses carry preview
-//! cards) scored by the `trends` tick, as Mastodon scores them, and read by
-//! `/api/v1/trends/*`.
+//! Trends: hashtags, statuses and links (preview cards) scored by the
+//! `trends` tick, as Mastodon scores them, and read by `/api/v1/trends/*`.
 //!
 //! Hashtags (and links) compare today's distinct accounts with yesterday's
 //! (`(observed − expected)² / expected` once at least five accounts took
@@ -14,11 +13,12 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ferrodon_jobs::{Job, JobError, Queue};
 use ferrodon_model::{AccountId, Snowflake, StatusId, TagId};
+use ferrodon_storage::preview_cards::{self, CardType, PreviewCard};
 use ferrodon_storage::trends::{self, Trend, TrendKind};
 use ferrodon_storage::{statuses, tags};
 use serde::{Deserialize, Serialize};
 
-use crate::tags::TagView;
+use crate::tags::{DayUses, TagView};
 use crate::views::StatusView;
 use crate::{Result, Services};
 
@@ -29,6 +29,17 @@ const TAG_RULE: PeakRule = PeakRule {
     halflife_hours: 4.0,
     decay_threshold: 1.0,
 };
+
+/// Mastodon's `Trends::Links` options.
+const LINK_RULE: PeakRule = PeakRule {
+    threshold: 5.0,
+    cooldown_hours: 48,
+    halflife_hours: 8.0,
+    decay_threshold: 1.0,
+};
+
+/// Days of history a trending link carries (as a hashtag's).
+const LINK_HISTORY_DAYS: i64 = 7;
 
 /// Mastodon's `Trends::Statuses` options.
 const STATUS_THRESHOLD: i64 = 5;
@@ -197,11 +208,68 @@ impl Services {
             })
             .collect();
 
+        let link_trends = self.score_links(today, yesterday, now).await?;
+
         let mut tx = db.begin().await?;
         trends::replace(&mut tx, TrendKind::Tag, &tag_trends, now).await?;
         trends::replace(&mut tx, TrendKind::Status, &status_trends, now).await?;
+        trends::replace(&mut tx, TrendKind::Link, &link_trends, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Links: distinct accounts sharing each card today against yesterday,
+    /// for cards Mastodon finds fit (`PreviewCard#appropriate_for_trends?`:
+    /// an article link with a title, description, image and provider).
+    async fn score_links(
+        &self,
+        today: DateTime<Utc>,
+        yesterday: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Trend>> {
+        let db = self.db();
+        let shares = preview_cards::shares_since(db, id_at(yesterday).0).await?;
+        let mut card_ids: Vec<i64> = shares.iter().map(|s| s.preview_card_id).collect();
+        card_ids.sort_unstable();
+        card_ids.dedup();
+        let fit: HashMap<i64, PreviewCard> = preview_cards::get_many(db, &card_ids)
+            .await?
+            .into_iter()
+            .filter(appropriate_for_trends)
+            .map(|c| (c.id, c))
+            .collect();
+        let mut today_accounts: HashMap<i64, HashSet<i64>> = HashMap::new();
+        let mut yesterday_accounts: HashMap<i64, HashSet<i64>> = HashMap::new();
+        for s in shares
+            .iter()
+            .filter(|s| fit.contains_key(&s.preview_card_id))
+        {
+            let day = if s.created_at >= today {
+                &mut today_accounts
+            } else {
+                &mut yesterday_accounts
+            };
+            day.entry(s.preview_card_id)
+                .or_default()
+                .insert(s.account_id.0);
+        }
+        let count = |m: HashMap<i64, HashSet<i64>>| -> HashMap<i64, i64> {
+            m.into_iter().map(|(k, v)| (k, v.len() as i64)).collect()
+        };
+        let previous = trends::all(db, TrendKind::Link).await?;
+        let mut scored = score_peaks(
+            &LINK_RULE,
+            &count(today_accounts),
+            &count(yesterday_accounts),
+            previous,
+            now,
+        );
+        for t in &mut scored {
+            if let Some(card) = fit.get(&t.item_id) {
+                t.language = card.language.clone();
+            }
+        }
+        Ok(scored)
     }
 
     /// `GET /api/v1/trends/tags`: the trending hashtags, highest score first.
@@ -238,6 +306,70 @@ impl Services {
         self.hydrate_visible(viewer, in_order(&ids, found, |s| s.id.0))
             .await
     }
+}
+
+/// `GET /api/v1/trends/links`: the trending links, highest score first, each
+/// with a week of daily shares (uses) and distinct sharers (accounts).
+impl Services {
+    pub async fn trending_links(&self, offset: i64, limit: i64) -> Result<Vec<TrendingLink>> {
+        if !self.trends_enabled() {
+            return Ok(Vec::new());
+        }
+        let db = self.db();
+        let ids = trends::top(db, TrendKind::Link, offset, limit).await?;
+        let cards = in_order(&ids, preview_cards::get_many(db, &ids).await?, |c| c.id);
+        let today = midnight(ferrodon_storage::now());
+        let first_day = today - Duration::days(LINK_HISTORY_DAYS - 1);
+        let shares = preview_cards::shares_of(db, &ids, id_at(first_day).0).await?;
+        // card → day → (uses, accounts)
+        let mut by_card: HashMap<i64, HashMap<i64, (i64, HashSet<i64>)>> = HashMap::new();
+        for s in shares {
+            let slot = by_card
+                .entry(s.preview_card_id)
+                .or_default()
+                .entry(midnight(s.created_at).timestamp())
+                .or_default();
+            slot.0 += 1;
+            slot.1.insert(s.account_id.0);
+        }
+        Ok(cards
+            .into_iter()
+            .map(|card| {
+                let days = by_card.get(&card.id);
+                let history = (0..LINK_HISTORY_DAYS)
+                    .map(|back| {
+                        let day = (today - Duration::days(back)).timestamp();
+                        let (uses, accounts) = days
+                            .and_then(|d| d.get(&day))
+                            .map_or((0, 0), |(n, who)| (*n, who.len() as i64));
+                        DayUses {
+                            day,
+                            uses,
+                            accounts,
+                        }
+                    })
+                    .collect();
+                TrendingLink { card, history }
+            })
+            .collect())
+    }
+}
+
+/// A trending link: its card and a week of shares, newest day first.
+#[derive(Debug, Clone)]
+pub struct TrendingLink {
+    pub card: PreviewCard,
+    pub history: Vec<DayUses>,
+}
+
+/// Mastodon's `PreviewCard#appropriate_for_trends?`.
+fn appropriate_for_trends(c: &PreviewCard) -> bool {
+    c.card_type() == CardType::Link
+        && c.is_article()
+        && !c.title.trim().is_empty()
+        && !c.description.trim().is_empty()
+        && c.image_url.as_deref().is_some_and(|u| !u.is_empty())
+        && !c.provider_name.trim().is_empty()
 }
 
 /// Recomputes the trends; one per tick slot.

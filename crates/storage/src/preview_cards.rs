@@ -281,6 +281,36 @@ pub async fn shares_since<'a>(ex: impl Exec<'a>, since_id: i64) -> Result<Vec<Ca
     .await
 }
 
+/// The shares of `cards` (as [`shares_since`] counts them) by statuses with
+/// ids at or above `since_id`, for the history of trending links.
+pub async fn shares_of<'a>(
+    ex: impl Exec<'a>,
+    cards: &[i64],
+    since_id: i64,
+) -> Result<Vec<CardShare>> {
+    if cards.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = placeholders(2, cards.len());
+    let sql = format!(
+        "SELECT preview_card_id, status_id, account_id, created_at FROM (\
+         SELECT pcs.preview_card_id, s.id AS status_id, s.account_id, s.created_at \
+         FROM preview_cards_statuses pcs JOIN statuses s ON s.id = pcs.status_id \
+         WHERE pcs.preview_card_id IN ({list}) AND pcs.status_id >= $1 AND s.visibility = 0 \
+         AND s.spoiler_text = '' AND s.sensitive = FALSE \
+         UNION ALL \
+         SELECT pcs.preview_card_id, r.id AS status_id, r.account_id, r.created_at \
+         FROM statuses r JOIN preview_cards_statuses pcs ON pcs.status_id = r.reblog_of_id \
+         JOIN statuses o ON o.id = pcs.status_id \
+         WHERE pcs.preview_card_id IN ({list}) AND r.id >= $1 AND r.visibility = 0 \
+         AND o.visibility = 0 AND o.spoiler_text = '' AND o.sensitive = FALSE\
+         ) shares ORDER BY status_id"
+    );
+    let mut a = args![since_id];
+    a.extend(cards.iter().map(|c| (*c).into()));
+    sql::fetch_all(ex, sql, a).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +350,7 @@ mod tests {
                 application_id: None,
                 local: true,
                 created_at: crate::now(),
+                quote_approval_policy: 0,
             },
         )
         .await

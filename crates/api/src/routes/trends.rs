@@ -69,6 +69,29 @@ pub async fn tags(
     Ok(offset_page(&state, &uri, body, window))
 }
 
+/// `GET /api/v1/trends/links` (default 10, at most 20): TrendsLink entities,
+/// a PreviewCard with a week of history.
+pub async fn links(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    auth: Auth,
+    Params(p): Params<TrendsParams>,
+) -> ApiResult<Response> {
+    // A token, when sent, must be valid; the list is the same for everyone.
+    auth.viewer(&[scope!("read")])?;
+    let window = p.window(10);
+    let found = state.services.trending_links(window.0, window.1).await?;
+    let body = found
+        .iter()
+        .map(|l| {
+            let mut card = entities::preview_card(&l.card, None);
+            card["history"] = entities::history(&l.history);
+            card
+        })
+        .collect();
+    Ok(offset_page(&state, &uri, body, window))
+}
+
 /// `GET /api/v1/trends/statuses` (default 20, at most 40).
 pub async fn statuses(
     State(state): State<AppState>,
