@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use ferrodon_testkit::{Lane, TestServer, lane_test};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// The local web site: its base URL and how often each path was requested.
@@ -72,39 +71,13 @@ fn serve(
     private_base: String,
     tag: &'static str,
 ) {
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let counter = hits.clone();
-            let private_base = private_base.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 2048];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let request = String::from_utf8_lossy(&buf).to_string();
-                let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
-                *counter
-                    .lock()
-                    .unwrap()
-                    .entry(format!("{tag}{path}"))
-                    .or_default() += 1;
-                let (status, ctype, extra, body) = page(&path, &private_base);
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
-                let _ = sock.shutdown().await;
-            });
-        }
+    serve_http(listener, move |path| {
+        *hits
+            .lock()
+            .unwrap()
+            .entry(format!("{tag}{path}"))
+            .or_default() += 1;
+        page(path, &private_base)
     });
 }
 

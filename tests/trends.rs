@@ -242,35 +242,16 @@ fn page_for(path: &str) -> Option<String> {
 
 /// Serves [`page_for`] on 127.0.0.1; returns the base URL.
 async fn pages() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let request = String::from_utf8_lossy(&buf).to_string();
-                let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
-                let (status, body) = match page_for(&path) {
-                    Some(body) => ("200 OK", body),
-                    None => ("404 Not Found", String::new()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(body.as_bytes()).await;
-                let _ = sock.shutdown().await;
-            });
-        }
+    serve_http(listener, |path| match page_for(path) {
+        Some(body) => (
+            "200 OK",
+            "text/html; charset=utf-8",
+            String::new(),
+            body.into_bytes(),
+        ),
+        None => ("404 Not Found", "text/html", String::new(), Vec::new()),
     });
     base
 }

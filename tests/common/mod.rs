@@ -21,6 +21,15 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ferrodon");
 /// How long polling helpers wait for background work (fan-out and the like).
 pub const POLL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A valid 3×2 PNG.
+pub const PNG_3X2: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x02, 0x08, 0x06, 0x00, 0x00, 0x00, 0x9d, 0x74, 0x66,
+    0x1a, 0x00, 0x00, 0x00, 0x11, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x86, 0x19, 0x90, 0x39, 0x00, 0x9b, 0x7e, 0x0b, 0xf5, 0x72, 0xb0, 0xb9, 0x3c, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
 /// A password that passes any sensible length rule.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -1570,4 +1579,46 @@ pub fn run_client_script(
         err.join().unwrap_or_default()
     );
     (code, output)
+}
+
+// ---------------------------------------------------------------------------
+// A web site the instance fetches from (link previews)
+
+/// What a test web server answers for one path: status line, content type,
+/// extra header lines (each ending in CRLF) and body.
+pub type Answer = (&'static str, &'static str, String, Vec<u8>);
+
+/// Serves HTTP/1.1 on `listener` (one request per connection) with what
+/// `answer(path)` gives, until the test ends.
+pub fn serve_http(
+    listener: tokio::net::TcpListener,
+    answer: impl Fn(&str) -> Answer + Send + Sync + 'static,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = std::sync::Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 2048];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&buf).to_string();
+                let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+                let (status, ctype, extra, body) = answer(&path);
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
 }

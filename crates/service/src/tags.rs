@@ -76,9 +76,48 @@ pub(crate) fn tag_key(raw: &str) -> Option<(String, String)> {
     }
 }
 
-fn midnight(t: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn midnight(t: DateTime<Utc>) -> DateTime<Utc> {
     let d = t.date_naive();
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+/// Uses and distinct accounts per item and UTC day, gathered from single
+/// uses, then read back as a history of `days` days ending today.
+#[derive(Debug, Default)]
+pub(crate) struct DailyUses {
+    /// item → day → (uses, accounts)
+    by_item: HashMap<i64, HashMap<i64, (i64, HashSet<i64>)>>,
+}
+
+impl DailyUses {
+    pub(crate) fn add(&mut self, item: i64, at: DateTime<Utc>, account: i64) {
+        let slot = self
+            .by_item
+            .entry(item)
+            .or_default()
+            .entry(midnight(at).timestamp())
+            .or_default();
+        slot.0 += 1;
+        slot.1.insert(account);
+    }
+
+    /// `item`'s last `days` days, today first.
+    pub(crate) fn history(&self, item: i64, today: DateTime<Utc>, days: i64) -> Vec<DayUses> {
+        let found = self.by_item.get(&item);
+        (0..days)
+            .map(|back| {
+                let day = (today - Duration::days(back)).timestamp();
+                let (uses, accounts) = found
+                    .and_then(|d| d.get(&day))
+                    .map_or((0, 0), |(n, who)| (*n, who.len() as i64));
+                DayUses {
+                    day,
+                    uses,
+                    accounts,
+                }
+            })
+            .collect()
+    }
 }
 
 impl Services {
@@ -99,13 +138,9 @@ impl Services {
             HISTORY_ROWS,
         )
         .await?;
-        // tag → day → (uses, accounts)
-        let mut by_tag: HashMap<i64, HashMap<i64, (i64, HashSet<i64>)>> = HashMap::new();
+        let mut daily = DailyUses::default();
         for u in uses {
-            let day = midnight(u.created_at).timestamp();
-            let slot = by_tag.entry(u.tag_id).or_default().entry(day).or_default();
-            slot.0 += 1;
-            slot.1.insert(u.account_id);
+            daily.add(u.tag_id, u.created_at, u.account_id);
         }
         let (following, featuring): (HashSet<i64>, HashSet<i64>) = match viewer {
             Some(v) => (
@@ -123,20 +158,7 @@ impl Services {
         Ok(tags
             .into_iter()
             .map(|t| {
-                let days = by_tag.get(&t.id.0);
-                let history = (0..HISTORY_DAYS)
-                    .map(|back| {
-                        let day = (today - Duration::days(back)).timestamp();
-                        let (uses, accounts) = days
-                            .and_then(|d| d.get(&day))
-                            .map_or((0, 0), |(n, who)| (*n, who.len() as i64));
-                        DayUses {
-                            day,
-                            uses,
-                            accounts,
-                        }
-                    })
-                    .collect();
+                let history = daily.history(t.id.0, today, HISTORY_DAYS);
                 TagView {
                     id: Some(t.id),
                     name: t.display_name,

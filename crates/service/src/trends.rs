@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ferrodon_jobs::{Job, JobError, Queue};
 use ferrodon_model::{AccountId, Snowflake, StatusId, TagId};
 use ferrodon_storage::preview_cards::{self, CardType, PreviewCard};
@@ -18,7 +18,7 @@ use ferrodon_storage::trends::{self, Trend, TrendKind};
 use ferrodon_storage::{statuses, tags};
 use serde::{Deserialize, Serialize};
 
-use crate::tags::{DayUses, TagView};
+use crate::tags::{DailyUses, DayUses, TagView, midnight};
 use crate::views::StatusView;
 use crate::{Result, Services};
 
@@ -123,10 +123,6 @@ pub(crate) fn status_score(interactions: i64, age: Duration) -> Option<f64> {
         STATUS_HALFLIFE_HOURS,
     );
     (score >= STATUS_DECAY_THRESHOLD).then_some(score)
-}
-
-fn midnight(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.from_utc_datetime(&t.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
 /// The first status id at or after `t`.
@@ -321,34 +317,14 @@ impl Services {
         let today = midnight(ferrodon_storage::now());
         let first_day = today - Duration::days(LINK_HISTORY_DAYS - 1);
         let shares = preview_cards::shares_of(db, &ids, id_at(first_day).0).await?;
-        // card → day → (uses, accounts)
-        let mut by_card: HashMap<i64, HashMap<i64, (i64, HashSet<i64>)>> = HashMap::new();
+        let mut daily = DailyUses::default();
         for s in shares {
-            let slot = by_card
-                .entry(s.preview_card_id)
-                .or_default()
-                .entry(midnight(s.created_at).timestamp())
-                .or_default();
-            slot.0 += 1;
-            slot.1.insert(s.account_id.0);
+            daily.add(s.preview_card_id, s.created_at, s.account_id.0);
         }
         Ok(cards
             .into_iter()
             .map(|card| {
-                let days = by_card.get(&card.id);
-                let history = (0..LINK_HISTORY_DAYS)
-                    .map(|back| {
-                        let day = (today - Duration::days(back)).timestamp();
-                        let (uses, accounts) = days
-                            .and_then(|d| d.get(&day))
-                            .map_or((0, 0), |(n, who)| (*n, who.len() as i64));
-                        DayUses {
-                            day,
-                            uses,
-                            accounts,
-                        }
-                    })
-                    .collect();
+                let history = daily.history(card.id, today, LINK_HISTORY_DAYS);
                 TrendingLink { card, history }
             })
             .collect())
@@ -397,6 +373,7 @@ impl Job for RefreshTrends {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn at(h: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap() + Duration::hours(h)
