@@ -585,6 +585,21 @@ async function extrasStep({ alice, bob, anonymous, aliceMe, bobMe, first, tag, a
   const unpinned = await bob.v1.statuses.$select(first.id).unpin();
   check(unpinned.pinned === false, `unpin ${show(unpinned)}`);
 
+  at("quote a post");
+  const quoting = await alice.v1.statuses.create({ status: "Worth repeating", quotedStatusId: first.id });
+  check(
+    quoting.quote?.state === "accepted" && quoting.quote?.quotedStatus?.id === first.id,
+    `quote ${show(quoting.quote)}`,
+  );
+  check(quoting.quoteApproval?.currentUser === "automatic", `quote_approval ${show(quoting.quoteApproval)}`);
+  const quotes = await bob.v1.statuses.$select(first.id).quotes.list();
+  check(sameList(ids(quotes), [quoting.id]), `quotes of bob's post ${show(ids(quotes))}`);
+  const quoted = await bob.v1.statuses.$select(first.id).fetch();
+  check(quoted.quotesCount === 1, `quotes_count ${show(quoted.quotesCount)}`);
+  await alice.v1.statuses.$select(quoting.id).remove();
+  const unquoted = await bob.v1.statuses.$select(first.id).fetch();
+  check(unquoted.quotesCount === 0, `quotes_count after the quote's deletion ${show(unquoted.quotesCount)}`);
+
   at("follow a hashtag");
   const followedTag = await alice.v1.tags.$select(tag).follow();
   check(followedTag.name === tag && followedTag.following === true, `tag follow ${show(followedTag)}`);
