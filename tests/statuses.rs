@@ -817,3 +817,98 @@ lane_test!(concurrent_actions, |lane: Lane| async move {
     let me = a.get("/api/v1/accounts/verify_credentials").await.ok_json();
     assert_eq!(me["statuses_count"], 2, "{me}");
 });
+
+lane_test!(statuses_and_accounts_by_ids, |lane: Lane| async move {
+    let server = spawn(lane).await;
+    let api = Api::of(&server);
+    let alice = user_token(&server, "alice").await;
+    let bob = user_token(&server, "bob").await;
+    let carol = user_token(&server, "carol").await;
+    let (a, b, c) = (alice.api(&api), bob.api(&api), carol.api(&api));
+    let public = str_field(&post_status(&b, "bob in public").await, "id");
+    let private = str_field(
+        &post_status_with(
+            &b,
+            &[("status", "bob to followers"), ("visibility", "private")],
+        )
+        .await,
+        "id",
+    );
+    let direct = str_field(
+        &post_status_with(
+            &b,
+            &[("status", "@carol just you"), ("visibility", "direct")],
+        )
+        .await,
+        "id",
+    );
+    let alices = str_field(&post_status(&a, "alice in public").await, "id");
+    let query = |ids: &[&str]| -> Vec<(&'static str, String)> {
+        ids.iter().map(|id| ("id[]", (*id).to_owned())).collect()
+    };
+    let get = |api: Api, path: &'static str, ids: Vec<(&'static str, String)>| async move {
+        let q: Vec<(&str, &str)> = ids.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        api.get_q(path, &q).await
+    };
+
+    // In the order asked for; unknown, malformed and invisible ids left out.
+    let anon = get(
+        api.anon(),
+        "/api/v1/statuses",
+        query(&[&alices, &private, "1", "abc", &public, &alices]),
+    )
+    .await
+    .ok_json();
+    assert_eq!(ids(&anon), vec![alices.clone(), public.clone()]);
+    assert_keys(&anon[0], STATUS_KEYS, "status");
+    // A mentioned reader sees the direct status; a stranger not the private one.
+    let carols = get(c.clone(), "/api/v1/statuses", query(&[&private, &direct]))
+        .await
+        .ok_json();
+    assert_eq!(ids(&carols), vec![direct.clone()]);
+    // A follower sees the private one, with their own relation to it.
+    follow(&a, &bob.id).await;
+    let followers = get(a.clone(), "/api/v1/statuses", query(&[&private, &public]))
+        .await
+        .ok_json();
+    assert_eq!(ids(&followers), vec![private.clone(), public.clone()]);
+    assert_eq!(followers[0]["favourited"], false);
+    // Muted authors are left out.
+    a.post(&format!("/api/v1/accounts/{}/mute", bob.id), &[])
+        .await
+        .ok_json();
+    let muted = get(a.clone(), "/api/v1/statuses", query(&[&public, &alices]))
+        .await
+        .ok_json();
+    assert_eq!(ids(&muted), vec![alices.clone()]);
+    // At most 20 at once, as Mastodon.
+    let many: Vec<String> = (1..=21).map(|n| n.to_string()).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    get(a.clone(), "/api/v1/statuses", query(&many))
+        .await
+        .err(422);
+
+    // Accounts: in order, unknown ones left out, at most 40.
+    let accounts = get(
+        api.anon(),
+        "/api/v1/accounts",
+        query(&[&bob.id, "0", &alice.id, "x"]),
+    )
+    .await
+    .ok_json();
+    assert_eq!(ids(&accounts), vec![bob.id.clone(), alice.id.clone()]);
+    assert_keys(&accounts[0], ACCOUNT_KEYS, "account");
+    assert_eq!(accounts[0]["username"], "bob");
+    let many: Vec<String> = (1..=41).map(|n| n.to_string()).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    get(b.clone(), "/api/v1/accounts", query(&many))
+        .await
+        .err(422);
+    assert_eq!(
+        get(b.clone(), "/api/v1/accounts", Vec::new())
+            .await
+            .ok_json(),
+        Value::Array(vec![])
+    );
+    assert_no_panics(&server);
+});

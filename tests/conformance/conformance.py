@@ -641,6 +641,8 @@ def follows(c, ctx):
     c.call("GET", f"/api/v1/accounts/{alice['id']}/followers", bob)
     c.call("GET", f"/api/v1/accounts/{alice['id']}/following", bob)
     c.call("GET", "/api/v1/accounts/familiar_followers", alice, params={"id[]": [carol["id"]]})
+    several = c.call("GET", "/api/v1/accounts", alice, params={"id[]": [bob["id"], carol["id"], "0"]})
+    check(ids(several) == [bob["id"], carol["id"]], f"accounts by id: {ids(several)}")
     # dave follows alice and is removed from her followers.
     c.call("POST", f"/api/v1/accounts/{alice['id']}/follow", dave)
     c.call("POST", f"/api/v1/accounts/{dave['id']}/remove_from_followers", alice)
@@ -743,6 +745,9 @@ def timelines(c, ctx):
     poll("alice's post in bob's home", lambda: c.call("GET", "/api/v1/timelines/home", bob),
          lambda page: page is not None and post["id"] in ids(page))
     c.call("GET", "/api/v1/timelines/home", alice, params={"limit": "5"})
+    several = c.call("GET", "/api/v1/statuses", bob, params={"id[]": [post["id"], ctx["poll_status"]["id"]]})
+    check(ids(several) == [post["id"], ctx["poll_status"]["id"]], f"statuses by id: {ids(several)}")
+    c.call("GET", "/api/v1/statuses", params={"id[]": [post["id"]]})
     c.call("GET", "/api/v1/timelines/public")
     c.call("GET", "/api/v1/timelines/public", bob, params={"local": "true"})
     c.call("GET", "/api/v1/timelines/tag/tea")

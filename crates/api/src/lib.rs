@@ -112,7 +112,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/apps/verify_credentials",
             get(apps::verify_credentials),
         )
-        .route("/api/v1/accounts", post(accounts::create))
+        .route(
+            "/api/v1/accounts",
+            post(accounts::create).get(accounts::index),
+        )
         .route(
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
@@ -226,7 +229,10 @@ pub fn router(state: AppState) -> Router {
                 .post(relations::block_domain)
                 .delete(relations::unblock_domain),
         )
-        .route("/api/v1/statuses", post(statuses::create))
+        .route(
+            "/api/v1/statuses",
+            post(statuses::create).get(statuses::index),
+        )
         .route(
             "/api/v1/statuses/{id}",
             get(statuses::show)

@@ -375,6 +375,18 @@ impl Services {
             .ok_or_else(ServiceError::not_found)
     }
 
+    /// `GET /api/v1/accounts?id[]=…`: the accounts of `ids` that exist, in
+    /// the order asked for.
+    pub async fn accounts_by_ids(&self, ids: &[AccountId]) -> Result<Vec<Account>> {
+        let mut found: std::collections::HashMap<AccountId, Account> =
+            accounts::get_many(self.db(), ids)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect();
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     /// Of `ids`, those that exist, in the same order.
     pub async fn existing_accounts(&self, ids: &[AccountId]) -> Result<Vec<AccountId>> {
         let found: Vec<AccountId> = accounts::get_many(self.db(), ids)

@@ -209,6 +209,27 @@ impl Services {
             .collect())
     }
 
+    /// `GET /api/v1/statuses?id[]=…`: of `ids`, the statuses `viewer` may see
+    /// and has not hidden (blocked, muted, domain-blocked authors), in the
+    /// order asked for; unknown ids are left out.
+    pub async fn statuses_by_ids(
+        &self,
+        viewer: Option<AccountId>,
+        ids: &[StatusId],
+    ) -> Result<Vec<StatusView>> {
+        let views = self.hydrate_ids(viewer, ids).await?;
+        let visible = match viewer {
+            Some(v) => self.visible_views(v, views).await?,
+            None => views
+                .into_iter()
+                .filter(|v| {
+                    v.account.suspended_at.is_none() && v.status.visibility().is_public_ish()
+                })
+                .collect(),
+        };
+        self.drop_hidden(viewer, visible, HiddenBy::AnyAuthor).await
+    }
+
     /// A status `viewer` may see, or 404.
     pub(crate) async fn visible_status(
         &self,

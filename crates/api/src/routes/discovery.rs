@@ -11,7 +11,7 @@ use ferrodon_storage::discovery::DirectoryOrder;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::path_id;
+use super::{IdsParams, path_id};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
@@ -101,12 +101,6 @@ pub async fn directory(
         )
         .await?;
     Ok(Json(accounts_json(&state, &found)))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct IdsParams {
-    #[serde(default, deserialize_with = "de::string_list")]
-    id: Vec<String>,
 }
 
 /// `GET /api/v1/accounts/familiar_followers?id[]=…` (unknown ids are left out).

@@ -66,6 +66,33 @@ impl Paging {
     }
 }
 
+/// `id[]=…`, the parameter of the endpoints that take several ids.
+#[derive(Debug, Deserialize)]
+pub struct IdsParams {
+    #[serde(default, deserialize_with = "de::string_list")]
+    pub id: Vec<String>,
+}
+
+/// `id[]=…` of a multi-get: the distinct ids in request order, malformed
+/// ones left out (Mastodon reads them as 0, which matches nothing); 422
+/// when more than `max` are asked for, as Mastodon's `check_*_limit`.
+pub fn ids_param<T: From<i64> + PartialEq>(raw: &[String], max: usize) -> Result<Vec<T>, ApiError> {
+    let mut ids: Vec<T> = Vec::new();
+    for r in raw {
+        if let Ok(id) = path_id::<T>(r)
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    if ids.len() > max {
+        return Err(ApiError::Unprocessable(format!(
+            "Too many ids: at most {max} at once"
+        )));
+    }
+    Ok(ids)
+}
+
 /// Builds Mastodon's `Link` header: `next` pages older (`max_id`), `prev`
 /// newer (`prev_param`, `min_id` for statuses, `since_id` for account lists).
 /// Only `keep` parameters of the request are carried over.

@@ -13,7 +13,7 @@ use ferrodon_storage::marks::Mark;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Paging, link_header, path_id, with_link};
+use super::{IdsParams, Paging, ids_param, link_header, path_id, with_link};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::entities;
@@ -153,6 +153,24 @@ pub async fn create(
     }
     let view = state.services.post(user.account_id, input).await?;
     Ok(Json(entities::status(state.services.instance(), &view)))
+}
+
+/// `GET /api/v1/statuses?id[]=…` (Mastodon 4.3): up to 20 statuses at once,
+/// those the reader may see, in the order asked for.
+pub async fn index(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<IdsParams>,
+) -> ApiResult<Json<Value>> {
+    let viewer = auth
+        .viewer(&[scope!("read:statuses")])?
+        .map(|u| u.account_id);
+    let ids: Vec<StatusId> = ids_param(&p.id, 20)?;
+    let found = state.services.statuses_by_ids(viewer, &ids).await?;
+    let i = state.services.instance();
+    Ok(Json(Value::Array(
+        found.iter().map(|v| entities::status(i, v)).collect(),
+    )))
 }
 
 /// `GET /api/v1/statuses/:id`.
