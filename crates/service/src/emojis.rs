@@ -8,7 +8,7 @@
 //! than a few seconds (checked once per request), which also picks up
 //! emojis another process added. Remote emojis come with federation.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -26,7 +26,8 @@ pub const MAX_EMOJI_BYTES: u64 = 256 * 1024;
 #[derive(Debug, Default)]
 struct Snapshot {
     loaded_at: Option<Instant>,
-    emojis: Arc<Vec<CustomEmoji>>,
+    /// By shortcode.
+    emojis: Arc<HashMap<String, CustomEmoji>>,
 }
 
 /// The enabled local emojis as last loaded.
@@ -36,25 +37,34 @@ pub struct EmojiSet {
 }
 
 impl EmojiSet {
-    fn stale(&self) -> bool {
-        self.inner.read().map_or(true, |s| {
-            s.loaded_at.is_none_or(|at| at.elapsed() >= SNAPSHOT_TTL)
-        })
+    /// Whether the snapshot is due for a reload; if so, marks it reloaded
+    /// now, so that of the requests arriving together only one reloads.
+    fn claim_reload(&self) -> bool {
+        let Ok(mut s) = self.inner.write() else {
+            return false;
+        };
+        if s.loaded_at.is_some_and(|at| at.elapsed() < SNAPSHOT_TTL) {
+            return false;
+        }
+        s.loaded_at = Some(Instant::now());
+        true
     }
 
     fn replace(&self, emojis: Vec<CustomEmoji>) {
         if let Ok(mut s) = self.inner.write() {
-            *s = Snapshot {
-                loaded_at: Some(Instant::now()),
-                emojis: Arc::new(emojis),
-            };
+            s.emojis = Arc::new(
+                emojis
+                    .into_iter()
+                    .map(|e| (e.shortcode.clone(), e))
+                    .collect(),
+            );
         }
     }
 
     /// The enabled local emoji `shortcode`.
     pub fn get(&self, shortcode: &str) -> Option<CustomEmoji> {
         let s = self.inner.read().ok()?;
-        s.emojis.iter().find(|e| e.shortcode == shortcode).cloned()
+        s.emojis.get(shortcode).cloned()
     }
 
     /// The emojis named in `texts`, in order of first use, each once.
@@ -68,7 +78,7 @@ impl EmojiSet {
         for text in texts {
             for code in shortcodes(text) {
                 if seen.insert(code)
-                    && let Some(e) = all.iter().find(|e| e.shortcode == code)
+                    && let Some(e) = all.get(code)
                 {
                     out.push(e.clone());
                 }
@@ -119,7 +129,8 @@ impl Services {
     /// Reloads the emoji snapshot when it is older than a few seconds.
     pub async fn refresh_emojis(&self) -> Result<()> {
         let set = &self.instance().emojis;
-        if set.stale() {
+        if set.claim_reload() {
+            // On failure the old snapshot stays until the next period.
             set.replace(emojis::local(self.db()).await?);
         }
         Ok(())

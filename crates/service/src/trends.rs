@@ -224,8 +224,14 @@ impl Services {
         now: DateTime<Utc>,
     ) -> Result<Vec<Trend>> {
         let db = self.db();
-        let shares = preview_cards::shares_since(db, id_at(yesterday).0).await?;
-        let mut card_ids: Vec<i64> = shares.iter().map(|s| s.preview_card_id).collect();
+        let counts = |from: DateTime<Utc>, to: StatusId| async move {
+            preview_cards::share_accounts(db, id_at(from).0, to.0)
+                .await
+                .map(|rows| rows.into_iter().collect::<HashMap<i64, i64>>())
+        };
+        let mut observed = counts(today, StatusId(i64::MAX)).await?;
+        let mut expected = counts(yesterday, id_at(today)).await?;
+        let mut card_ids: Vec<i64> = observed.keys().chain(expected.keys()).copied().collect();
         card_ids.sort_unstable();
         card_ids.dedup();
         let fit: HashMap<i64, PreviewCard> = preview_cards::get_many(db, &card_ids)
@@ -234,32 +240,10 @@ impl Services {
             .filter(appropriate_for_trends)
             .map(|c| (c.id, c))
             .collect();
-        let mut today_accounts: HashMap<i64, HashSet<i64>> = HashMap::new();
-        let mut yesterday_accounts: HashMap<i64, HashSet<i64>> = HashMap::new();
-        for s in shares
-            .iter()
-            .filter(|s| fit.contains_key(&s.preview_card_id))
-        {
-            let day = if s.created_at >= today {
-                &mut today_accounts
-            } else {
-                &mut yesterday_accounts
-            };
-            day.entry(s.preview_card_id)
-                .or_default()
-                .insert(s.account_id.0);
-        }
-        let count = |m: HashMap<i64, HashSet<i64>>| -> HashMap<i64, i64> {
-            m.into_iter().map(|(k, v)| (k, v.len() as i64)).collect()
-        };
+        observed.retain(|id, _| fit.contains_key(id));
+        expected.retain(|id, _| fit.contains_key(id));
         let previous = trends::all(db, TrendKind::Link).await?;
-        let mut scored = score_peaks(
-            &LINK_RULE,
-            &count(today_accounts),
-            &count(yesterday_accounts),
-            previous,
-            now,
-        );
+        let mut scored = score_peaks(&LINK_RULE, &observed, &expected, previous, now);
         for t in &mut scored {
             if let Some(card) = fit.get(&t.item_id) {
                 t.language = card.language.clone();

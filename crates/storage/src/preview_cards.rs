@@ -254,35 +254,64 @@ pub struct CardShare {
     pub created_at: DateTime<Utc>,
 }
 
-/// Every share of a card by a status with an id at or above `since_id`
-/// (ids are time-ordered: `Snowflake::lower_bound_at(t)` gives the first id
-/// of a moment), oldest first, as Mastodon's `Trends::Links#register` counts
-/// them: public statuses carrying a card, and public reblogs of them, when
-/// the carrying status has no content warning and is not sensitive. Whether
-/// a card itself may trend (an article with a title, description, image and
-/// provider, in Mastodon) is for the caller to judge on the card.
-pub async fn shares_since<'a>(ex: impl Exec<'a>, since_id: i64) -> Result<Vec<CardShare>> {
-    sql::fetch_all(
-        ex,
-        "SELECT preview_card_id, status_id, account_id, created_at FROM (\
-         SELECT pcs.preview_card_id, s.id AS status_id, s.account_id, s.created_at \
+/// The shares of cards by statuses with ids at or above `$1`, as Mastodon's
+/// `Trends::Links#register` counts them: public statuses carrying a card,
+/// and public reblogs of them, when the carrying status has no content
+/// warning and is not sensitive. With `cards`, a placeholder list, only
+/// those cards' shares.
+fn shares_union(cards: Option<&str>) -> String {
+    let only = |alias: &str| {
+        cards.map_or(String::new(), |list| {
+            format!(" AND {alias}.preview_card_id IN ({list})")
+        })
+    };
+    format!(
+        "SELECT pcs.preview_card_id, s.id AS status_id, s.account_id, s.created_at \
          FROM preview_cards_statuses pcs JOIN statuses s ON s.id = pcs.status_id \
          WHERE pcs.status_id >= $1 AND s.visibility = 0 AND s.spoiler_text = '' \
-         AND s.sensitive = FALSE \
+         AND s.sensitive = FALSE{} \
          UNION ALL \
          SELECT pcs.preview_card_id, r.id AS status_id, r.account_id, r.created_at \
          FROM statuses r JOIN preview_cards_statuses pcs ON pcs.status_id = r.reblog_of_id \
          JOIN statuses o ON o.id = pcs.status_id \
          WHERE r.id >= $1 AND r.reblog_of_id IS NOT NULL AND r.visibility = 0 \
-         AND o.visibility = 0 AND o.spoiler_text = '' AND o.sensitive = FALSE\
-         ) shares ORDER BY status_id",
-        args![since_id],
+         AND o.visibility = 0 AND o.spoiler_text = '' AND o.sensitive = FALSE{}",
+        only("pcs"),
+        only("pcs"),
     )
-    .await
 }
 
-/// The shares of `cards` (as [`shares_since`] counts them) by statuses with
-/// ids at or above `since_id`, for the history of trending links.
+/// Every share of a card by a status with an id at or above `since_id`
+/// (ids are time-ordered: `Snowflake::lower_bound_at(t)` gives the first id
+/// of a moment), oldest first (see [`shares_union`] for what counts).
+/// Whether a card itself may trend (an article with a title, description,
+/// image and provider, in Mastodon) is for the caller to judge on the card.
+pub async fn shares_since<'a>(ex: impl Exec<'a>, since_id: i64) -> Result<Vec<CardShare>> {
+    let sql = format!(
+        "SELECT preview_card_id, status_id, account_id, created_at FROM ({}) shares \
+         ORDER BY status_id",
+        shares_union(None)
+    );
+    sql::fetch_all(ex, sql, args![since_id]).await
+}
+
+/// Distinct accounts that shared each card by statuses with ids in
+/// `[from_id, to_id)`, counted by the database (for link trends).
+pub async fn share_accounts<'a>(
+    ex: impl Exec<'a>,
+    from_id: i64,
+    to_id: i64,
+) -> Result<Vec<(i64, i64)>> {
+    let sql = format!(
+        "SELECT preview_card_id, COUNT(DISTINCT account_id) FROM ({}) shares \
+         WHERE status_id < $2 GROUP BY preview_card_id",
+        shares_union(None)
+    );
+    sql::fetch_all(ex, sql, args![from_id, to_id]).await
+}
+
+/// The shares of `cards` by statuses with ids at or above `since_id`, for
+/// the history of trending links.
 pub async fn shares_of<'a>(
     ex: impl Exec<'a>,
     cards: &[i64],
@@ -293,18 +322,9 @@ pub async fn shares_of<'a>(
     }
     let list = placeholders(2, cards.len());
     let sql = format!(
-        "SELECT preview_card_id, status_id, account_id, created_at FROM (\
-         SELECT pcs.preview_card_id, s.id AS status_id, s.account_id, s.created_at \
-         FROM preview_cards_statuses pcs JOIN statuses s ON s.id = pcs.status_id \
-         WHERE pcs.preview_card_id IN ({list}) AND pcs.status_id >= $1 AND s.visibility = 0 \
-         AND s.spoiler_text = '' AND s.sensitive = FALSE \
-         UNION ALL \
-         SELECT pcs.preview_card_id, r.id AS status_id, r.account_id, r.created_at \
-         FROM statuses r JOIN preview_cards_statuses pcs ON pcs.status_id = r.reblog_of_id \
-         JOIN statuses o ON o.id = pcs.status_id \
-         WHERE pcs.preview_card_id IN ({list}) AND r.id >= $1 AND r.visibility = 0 \
-         AND o.visibility = 0 AND o.spoiler_text = '' AND o.sensitive = FALSE\
-         ) shares ORDER BY status_id"
+        "SELECT preview_card_id, status_id, account_id, created_at FROM ({}) shares \
+         ORDER BY status_id",
+        shares_union(Some(&list))
     );
     let mut a = args![since_id];
     a.extend(cards.iter().map(|c| (*c).into()));

@@ -82,13 +82,15 @@ pub fn ids_param<T: From<i64> + PartialEq>(raw: &[String], max: usize) -> Result
         if let Ok(id) = path_id::<T>(r)
             && !ids.contains(&id)
         {
+            // Stop at the first id past the limit: the work stays bounded
+            // however many ids a request carries.
+            if ids.len() == max {
+                return Err(ApiError::Unprocessable(format!(
+                    "Too many ids: at most {max} at once"
+                )));
+            }
             ids.push(id);
         }
-    }
-    if ids.len() > max {
-        return Err(ApiError::Unprocessable(format!(
-            "Too many ids: at most {max} at once"
-        )));
     }
     Ok(ids)
 }
