@@ -881,6 +881,27 @@ lane_test!(statuses_and_accounts_by_ids, |lane: Lane| async move {
         .await
         .ok_json();
     assert_eq!(ids(&muted), vec![alices.clone()]);
+    // A boost of someone who blocks the reader is left out too.
+    let dave = user_token(&server, "dave").await;
+    let d = dave.api(&api);
+    let daves = str_field(&post_status(&d, "dave in public").await, "id");
+    let boost = str_field(
+        &b.post(&format!("/api/v1/statuses/{daves}/reblog"), &[])
+            .await
+            .ok_json(),
+        "id",
+    );
+    let seen = get(c.clone(), "/api/v1/statuses", query(&[&boost]))
+        .await
+        .ok_json();
+    assert_eq!(ids(&seen), vec![boost.clone()]);
+    d.post(&format!("/api/v1/accounts/{}/block", carol.id), &[])
+        .await
+        .ok_json();
+    let seen = get(c.clone(), "/api/v1/statuses", query(&[&boost, &daves]))
+        .await
+        .ok_json();
+    assert_eq!(seen, Value::Array(vec![]), "dave blocks carol");
     // At most 20 at once, as Mastodon.
     let many: Vec<String> = (1..=21).map(|n| n.to_string()).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();

@@ -150,19 +150,27 @@ impl Services {
     /// The hydrated statuses `viewer` may see, as [`Self::can_see`] decides,
     /// with two queries for the whole batch instead of a few per status:
     /// authors and mentions come with the views, blocks and follows are
-    /// looked up for all authors at once.
+    /// looked up for all authors at once. A reblog is also left out when its
+    /// original's author is suspended or blocks the viewer.
     pub(crate) async fn visible_views(
         &self,
         viewer: AccountId,
         views: Vec<StatusView>,
     ) -> Result<Vec<StatusView>> {
+        // A reblog also needs its original's author in good standing.
+        let original = |v: &StatusView| v.reblog.as_ref().map(|r| r.account.id);
         let views: Vec<StatusView> = views
             .into_iter()
-            .filter(|v| v.account.suspended_at.is_none())
+            .filter(|v| {
+                v.account.suspended_at.is_none()
+                    && v.reblog
+                        .as_ref()
+                        .is_none_or(|r| r.account.suspended_at.is_none())
+            })
             .collect();
         let mut authors: Vec<AccountId> = views
             .iter()
-            .map(|v| v.account.id)
+            .flat_map(|v| std::iter::once(v.account.id).chain(original(v)))
             .filter(|a| *a != viewer)
             .collect();
         authors.sort_unstable_by_key(|a| a.0);
@@ -197,7 +205,8 @@ impl Services {
             .into_iter()
             .filter(|v| {
                 let author = v.account.id;
-                if author != viewer && blockers.contains(&author.0) {
+                let blocked = |a: AccountId| a != viewer && blockers.contains(&a.0);
+                if blocked(author) || original(v).is_some_and(blocked) {
                     return false;
                 }
                 let visibility = v.status.visibility();
