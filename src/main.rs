@@ -176,8 +176,14 @@ enum AccountsCommand {
     },
     /// Approves an account waiting for approval.
     Approve { username: String },
-    /// Suspends an account.
+    /// Suspends an account: its statuses disappear from every reader at once.
     Suspend { username: String },
+    /// Lifts a suspension.
+    Unsuspend { username: String },
+    /// Silences (limits) an account: out of public timelines and trends.
+    Silence { username: String },
+    /// Lifts a silence.
+    Unsilence { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,6 +297,15 @@ fn main() -> ExitCode {
                     }
                     AccountsCommand::Suspend { username } => {
                         roles::AccountAction::Suspend(username)
+                    }
+                    AccountsCommand::Unsuspend { username } => {
+                        roles::AccountAction::Unsuspend(username)
+                    }
+                    AccountsCommand::Silence { username } => {
+                        roles::AccountAction::Silence(username, true)
+                    }
+                    AccountsCommand::Unsilence { username } => {
+                        roles::AccountAction::Silence(username, false)
                     }
                 };
                 roles::admin_accounts(config, action).await

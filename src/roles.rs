@@ -216,10 +216,10 @@ fn new_worker(
 ) -> Worker<Services> {
     Worker::new(
         services.jobs().clone(),
-        ferrodon_service::jobs::registry(),
+        ferrodon_service::worker::registry(),
         services.clone(),
         worker_options(config, queues, concurrency),
-        ferrodon_service::jobs::schedule(
+        ferrodon_service::worker::schedule(
             Duration::from_secs(config.worker.cleanup_interval_s),
             Duration::from_secs(config.worker.trends_interval_s),
         ),
@@ -351,6 +351,9 @@ pub enum AccountAction {
     },
     Approve(String),
     Suspend(String),
+    Unsuspend(String),
+    /// Silence (true) or lift it (false).
+    Silence(String, bool),
 }
 
 /// `ferrodon admin accounts …`: runs on the configured database (URLs use
@@ -385,6 +388,14 @@ pub async fn admin_accounts(config: Config, action: AccountAction) -> Result<()>
             .suspend_account(&username)
             .await
             .map(|()| format!("suspended {username}")),
+        AccountAction::Unsuspend(username) => services
+            .unsuspend_account(&username)
+            .await
+            .map(|()| format!("unsuspended {username}")),
+        AccountAction::Silence(username, on) => services
+            .silence_account(&username, on)
+            .await
+            .map(|()| format!("{} {username}", if on { "silenced" } else { "unsilenced" })),
     };
     services.db().close().await;
     println!("{}", result?);

@@ -1,8 +1,9 @@
-//! The background jobs the services cause, and the registry that runs them.
+//! The background jobs the services cause (fan-out, notifications, feed
+//! upkeep, clean-up). Which kinds a worker runs, and the periodic ticks,
+//! are listed in `worker` (apart, so that this module imports no feature
+//! module and every feature module can enqueue these jobs).
 
-use std::time::Duration;
-
-use ferrodon_jobs::{Job, JobError, Queue, Registry, Schedule};
+use ferrodon_jobs::{Job, JobError, Queue};
 use ferrodon_model::{AccountId, PageBounds, StatusId, Visibility};
 use ferrodon_storage::feeds::FeedEntry;
 use ferrodon_storage::follows::{self, FanOutQuery};
@@ -12,38 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ServiceError, Services};
 
 /// Followers handled per batch of a fan-out.
-const FAN_OUT_BATCH: i64 = 1000;
-
-/// Every job kind the workers run.
-pub fn registry() -> Registry<Services> {
-    let mut r = Registry::new();
-    r.register::<FanOutStatus>()
-        .register::<FanOutBatch>()
-        .register::<Notify>()
-        .register::<RemoveFromFeeds>()
-        .register::<MergeIntoHome>()
-        .register::<UnmergeFromHome>()
-        .register::<Probe>()
-        .register::<Noop>()
-        .register::<Cleanup>()
-        .register::<crate::polls::PollExpired>()
-        .register::<crate::scheduled::PublishScheduledStatus>()
-        .register::<crate::trends::RefreshTrends>()
-        .register::<crate::preview_cards::FetchLinkCard>();
-    r
-}
-
-/// The periodic ticks: Mastodon's clean-ups (expired authorization codes,
-/// revoked tokens, idempotency keys, old tick records, the dead set, media
-/// left unattached for a day). (Scheduled statuses and poll ends are delayed
-/// jobs, not ticks.) And the trends, recomputed every `trends_every`.
-pub fn schedule(cleanup_every: Duration, trends_every: Duration) -> Schedule {
-    Schedule::new()
-        .every("cleanup", cleanup_every, |slot| Cleanup { slot })
-        .every("trends", trends_every, |slot| {
-            crate::trends::RefreshTrends { slot }
-        })
-}
+pub(crate) const FAN_OUT_BATCH: i64 = 1000;
 
 fn fan_out_query(status: &Status, author: AccountId) -> FanOutQuery {
     FanOutQuery {
@@ -396,5 +366,48 @@ impl Job for UnmergeFromHome {
 impl From<ServiceError> for JobError {
     fn from(e: ServiceError) -> Self {
         JobError::new(e.to_string())
+    }
+}
+
+/// After a suspension: the account's recent statuses (and its reblogs) leave
+/// the home feeds of its local followers, 1,000 followers at a time.
+/// Readers stop seeing them at once anyway (every read checks the author);
+/// this keeps the feeds from carrying dead entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnmergeAccount {
+    pub account_id: AccountId,
+}
+
+impl Job for UnmergeAccount {
+    const KIND: &'static str = "unmerge_account";
+    type Context = Services;
+
+    async fn run(&self, services: &Services) -> Result<(), JobError> {
+        let db = services.db();
+        let recent = statuses::by_account(
+            db,
+            self.account_id,
+            Audience::Author,
+            AccountTimeline::default(),
+            &PageBounds::first(ferrodon_storage::feeds::HOME_FEED_MAX as u32),
+        )
+        .await?;
+        let ids: Vec<StatusId> = recent.iter().map(|s| s.id).collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut after = 0;
+        loop {
+            let batch =
+                follows::local_follower_ids(db, self.account_id, after, FAN_OUT_BATCH).await?;
+            for follower in &batch {
+                services.feeds().remove(AccountId(*follower), &ids).await?;
+            }
+            match batch.last() {
+                Some(last) if (batch.len() as i64) == FAN_OUT_BATCH => after = *last,
+                _ => break,
+            }
+        }
+        Ok(())
     }
 }

@@ -181,7 +181,10 @@ impl Services {
             .iter()
             .filter_map(|r| r.last_status_id.map(StatusId))
             .collect();
-        let statuses = self.hydrate_ids(Some(viewer), &status_ids).await?;
+        let views = self.hydrate_ids(Some(viewer), &status_ids).await?;
+        let statuses = self
+            .visible(Some(viewer), views, crate::visibility::Hide::Nothing)
+            .await?;
         Ok(list
             .into_iter()
             .filter_map(|request| {
