@@ -365,7 +365,7 @@ impl Services {
     /// Suspends an account: its tokens stop working, its profile is hidden,
     /// and every status of it (and every reblog of one) leaves every reader's
     /// view at once, since each read checks the author; its statuses also
-    /// leave its followers' home feeds ([`crate::jobs::UnmergeAccount`], in
+    /// leave its followers' home feeds ([`crate::jobs::AccountFeeds`], in
     /// the same transaction).
     pub async fn suspend_account(&self, username: &str) -> Result<()> {
         let account = self.local_account(username).await?;
@@ -374,8 +374,9 @@ impl Services {
         ferrodon_jobs::enqueue(
             &mut tx,
             self.ids(),
-            &crate::jobs::UnmergeAccount {
+            &crate::jobs::AccountFeeds {
                 account_id: account.id,
+                merge: false,
             },
         )
         .await?;
@@ -383,11 +384,22 @@ impl Services {
         Ok(())
     }
 
-    /// Lifts a suspension. (Home feeds fill again with new statuses; the old
-    /// ones come back when a follower's feed is next rebuilt.)
+    /// Lifts a suspension: the account's recent statuses return to its
+    /// followers' home feeds.
     pub async fn unsuspend_account(&self, username: &str) -> Result<()> {
         let account = self.local_account(username).await?;
-        accounts::set_suspended(self.db(), account.id, None).await?;
+        let mut tx = self.db().begin().await?;
+        accounts::set_suspended(&mut tx, account.id, None).await?;
+        ferrodon_jobs::enqueue(
+            &mut tx,
+            self.ids(),
+            &crate::jobs::AccountFeeds {
+                account_id: account.id,
+                merge: true,
+            },
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

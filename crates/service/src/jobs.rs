@@ -292,35 +292,45 @@ impl Job for MergeIntoHome {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
-        // A feed that does not exist yet will be built with these statuses anyway.
-        if !services.feeds().exists(self.account_id).await? {
-            return Ok(());
-        }
-        if !follows::follows(services.db(), self.account_id, self.target_account_id).await? {
-            return Ok(());
-        }
-        let recent = statuses::by_account(
-            services.db(),
-            self.target_account_id,
-            Audience::Follower(self.account_id),
-            AccountTimeline {
-                exclude_replies: true,
-                exclude_reblogs: false,
-                only_media: false,
-            },
-            &PageBounds::first(200),
-        )
-        .await?;
-        let entries: Vec<FeedEntry> = recent
-            .iter()
-            .map(|s| FeedEntry {
-                status_id: s.id,
-                reblog_of_id: s.reblog_of(),
-            })
-            .collect();
-        services.feeds().merge(self.account_id, &entries).await?;
-        Ok(())
+        merge_recent(services, self.account_id, self.target_account_id).await
     }
+}
+
+/// Merges `target`'s recent statuses into `account`'s home feed, if it
+/// follows them and its feed exists.
+async fn merge_recent(
+    services: &Services,
+    account: AccountId,
+    target: AccountId,
+) -> Result<(), JobError> {
+    // A feed that does not exist yet will be built with these statuses anyway.
+    if !services.feeds().exists(account).await? {
+        return Ok(());
+    }
+    if !follows::follows(services.db(), account, target).await? {
+        return Ok(());
+    }
+    let recent = statuses::by_account(
+        services.db(),
+        target,
+        Audience::Follower(account),
+        AccountTimeline {
+            exclude_replies: true,
+            exclude_reblogs: false,
+            only_media: false,
+        },
+        &PageBounds::first(200),
+    )
+    .await?;
+    let entries: Vec<FeedEntry> = recent
+        .iter()
+        .map(|s| FeedEntry {
+            status_id: s.id,
+            reblog_of_id: s.reblog_of(),
+        })
+        .collect();
+    services.feeds().merge(account, &entries).await?;
+    Ok(())
 }
 
 /// After an unfollow: the unfollowed account's statuses leave the home feed.
@@ -369,17 +379,20 @@ impl From<ServiceError> for JobError {
     }
 }
 
-/// After a suspension: the account's recent statuses (and its reblogs) leave
-/// the home feeds of its local followers, 1,000 followers at a time.
-/// Readers stop seeing them at once anyway (every read checks the author);
-/// this keeps the feeds from carrying dead entries.
+/// After a suspension (`merge: false`): the account's recent statuses (and
+/// its reblogs) leave the home feeds of its local followers; after the
+/// suspension is lifted (`merge: true`) they come back. 1,000 followers at a
+/// time. Readers stop seeing a suspended account's statuses at once anyway
+/// (every read checks the author); this keeps feeds free of dead entries
+/// and brings the statuses back when the account returns.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UnmergeAccount {
+pub struct AccountFeeds {
     pub account_id: AccountId,
+    pub merge: bool,
 }
 
-impl Job for UnmergeAccount {
-    const KIND: &'static str = "unmerge_account";
+impl Job for AccountFeeds {
+    const KIND: &'static str = "account_feeds";
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -401,7 +414,11 @@ impl Job for UnmergeAccount {
             let batch =
                 follows::local_follower_ids(db, self.account_id, after, FAN_OUT_BATCH).await?;
             for follower in &batch {
-                services.feeds().remove(AccountId(*follower), &ids).await?;
+                if self.merge {
+                    merge_recent(services, AccountId(*follower), self.account_id).await?;
+                } else {
+                    services.feeds().remove(AccountId(*follower), &ids).await?;
+                }
             }
             match batch.last() {
                 Some(last) if (batch.len() as i64) == FAN_OUT_BATCH => after = *last,

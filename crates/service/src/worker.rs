@@ -9,8 +9,8 @@ use ferrodon_jobs::{Registry, Schedule};
 
 use crate::Services;
 use crate::jobs::{
-    Cleanup, FanOutBatch, FanOutStatus, MergeIntoHome, Noop, Notify, Probe, RemoveFromFeeds,
-    UnmergeAccount, UnmergeFromHome,
+    AccountFeeds, Cleanup, FanOutBatch, FanOutStatus, MergeIntoHome, Noop, Notify, Probe,
+    RemoveFromFeeds, UnmergeFromHome,
 };
 
 /// Every job kind the workers run.
@@ -22,7 +22,7 @@ pub fn registry() -> Registry<Services> {
         .register::<RemoveFromFeeds>()
         .register::<MergeIntoHome>()
         .register::<UnmergeFromHome>()
-        .register::<UnmergeAccount>()
+        .register::<AccountFeeds>()
         .register::<Probe>()
         .register::<Noop>()
         .register::<Cleanup>()
