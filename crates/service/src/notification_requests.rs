@@ -122,6 +122,9 @@ impl Services {
         apply(!follower, &policy.for_not_followers);
         apply(new_account, &policy.for_new_accounts);
         apply(!following && private_mention, &policy.for_private_mentions);
+        // Accounts a moderator silenced (limited), unless the recipient follows them.
+        let limited = sender.as_ref().is_some_and(|a| a.silenced_at.is_some());
+        apply(!following && limited, &policy.for_limited_accounts);
         Ok(outcome)
     }
 
