@@ -132,9 +132,9 @@ async fn metric_labels_never_come_from_the_client() {
     assert_no_panics(&server);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_and_idle_connections_are_closed() {
-    let server = spawn_with(
+/// A server whose header, body and keep-alive timeouts are 2 s.
+async fn impatient_server() -> ferrodon_testkit::TestServer {
+    spawn_with(
         Lane::Sqlite,
         &[
             ("FERRODON_HEADER_READ_TIMEOUT", "2"),
@@ -142,11 +142,17 @@ async fn slow_and_idle_connections_are_closed() {
             ("FERRODON_KEEPALIVE_TIMEOUT", "2"),
         ],
     )
-    .await;
-    let addr = server.authority.clone();
+    .await
+}
 
-    // Headers trickled one byte a second (70 s in all) are cut off.
-    let (mut reader, mut writer) = TcpStream::connect(&addr).await.unwrap().into_split();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_headers_are_cut_off() {
+    let server = impatient_server().await;
+    // One byte a second: 70 s for the whole request.
+    let (mut reader, mut writer) = TcpStream::connect(&server.authority)
+        .await
+        .unwrap()
+        .into_split();
     let request = b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let trickle = tokio::spawn(async move {
         for byte in request {
@@ -166,9 +172,17 @@ async fn slow_and_idle_connections_are_closed() {
         String::from_utf8_lossy(&got)
     );
     eprintln!("trickled headers: closed after {:.1} s", secs(started));
+    assert_eq!(Api::of(&server).get("/health").await.status, 200);
+    assert_no_panics(&server);
+}
 
-    // A connection idle after part of its headers is closed.
-    let (mut reader, mut writer) = TcpStream::connect(&addr).await.unwrap().into_split();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silence_after_partial_headers_is_closed() {
+    let server = impatient_server().await;
+    let (mut reader, mut writer) = TcpStream::connect(&server.authority)
+        .await
+        .unwrap()
+        .into_split();
     writer
         .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n")
         .await
@@ -179,9 +193,16 @@ async fn slow_and_idle_connections_are_closed() {
         "a connection idle after partial headers was still open after 10 s"
     );
     eprintln!("partial headers: closed after {:.1} s", secs(started));
+    assert_no_panics(&server);
+}
 
-    // A body that stalls mid-way ends the request with 408.
-    let (mut reader, mut writer) = TcpStream::connect(&addr).await.unwrap().into_split();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_ends_the_request() {
+    let server = impatient_server().await;
+    let (mut reader, mut writer) = TcpStream::connect(&server.authority)
+        .await
+        .unwrap()
+        .into_split();
     writer
         .write_all(
             b"POST /api/v1/apps HTTP/1.1\r\nHost: localhost\r\n\
@@ -199,23 +220,12 @@ async fn slow_and_idle_connections_are_closed() {
     assert!(text.contains("{\"error\":"), "Mastodon's JSON error: {text}");
     eprintln!("stalled body: 408 after {:.1} s", secs(started));
 
-    // An idle kept-alive connection is closed after its request.
-    let (mut reader, mut writer) = TcpStream::connect(&addr).await.unwrap().into_split();
-    writer.write_all(health_request()).await.unwrap();
-    let first = read_response(&mut reader, "OK", WITHIN)
+    // A body that keeps coming (slower than the header timeout in all, but
+    // never pausing 2 s) is read to its end.
+    let (mut reader, mut writer) = TcpStream::connect(&server.authority)
         .await
-        .expect("/health answered");
-    assert_eq!(status_of(&first), Some(200), "{first}");
-    let started = Instant::now();
-    assert!(
-        read_until_closed(&mut reader, WITHIN).await.is_some(),
-        "an idle kept-alive connection was still open after 10 s"
-    );
-    eprintln!("idle keep-alive: closed after {:.1} s", secs(started));
-
-    // Busy connections are not cut: a request whose body keeps coming
-    // (slower than the header timeout in all, but never pausing 2 s) succeeds.
-    let (mut reader, mut writer) = TcpStream::connect(&addr).await.unwrap().into_split();
+        .unwrap()
+        .into_split();
     let body = b"client_name=patient&redirect_uris=urn:ietf:wg:oauth:2.0:oob";
     writer
         .write_all(
@@ -235,9 +245,30 @@ async fn slow_and_idle_connections_are_closed() {
     let got = read_until_closed(&mut reader, WITHIN).await.unwrap();
     let text = String::from_utf8_lossy(&got);
     assert_eq!(status_of(&text), Some(200), "{text}");
+    assert_no_panics(&server);
+}
 
-    // The server is fine.
-    assert_eq!(Api::of(&server).get("/health").await.status, 200);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keepalive_connections_are_closed() {
+    let server = impatient_server().await;
+    let (mut reader, mut writer) = TcpStream::connect(&server.authority)
+        .await
+        .unwrap()
+        .into_split();
+    // Two requests on the connection, then silence.
+    for _ in 0..2 {
+        writer.write_all(health_request()).await.unwrap();
+        let resp = read_response(&mut reader, "OK", WITHIN)
+            .await
+            .expect("/health answered");
+        assert_eq!(status_of(&resp), Some(200), "{resp}");
+    }
+    let started = Instant::now();
+    assert!(
+        read_until_closed(&mut reader, WITHIN).await.is_some(),
+        "an idle kept-alive connection was still open after 10 s"
+    );
+    eprintln!("idle keep-alive: closed after {:.1} s", secs(started));
     assert_no_panics(&server);
 }
 
