@@ -115,7 +115,7 @@ impl fmt::Debug for RedisConfig {
 /// Request rate limits, with Mastodon's numbers as defaults (0 turns one off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Requests per 5 minutes per access token (or per IP without a token).
+    /// Requests per 5 minutes per valid access token (or per client address without one).
     pub api: u32,
     /// Sign-ups through the API per 30 minutes per IP.
     pub sign_up: u32,
@@ -499,7 +499,7 @@ pub const SETTINGS: &[Setting] = &[
         env: &["FERRODON_RATE_LIMIT_API"],
         default: "300",
         secret: false,
-        doc: "API requests per 5 minutes per token (per IP without one); 0 = unlimited.",
+        doc: "API requests per 5 minutes per valid access token, otherwise per client address (IPv6 per /64; an invalid token counts as none); 0 = unlimited.",
     },
     Setting {
         key: "rate_limits.sign_up",
@@ -1279,6 +1279,56 @@ mod tests {
         );
         assert!(parse_cidr_list("localhost").is_err());
         assert_eq!(parse_cidr_list(" , ").map(|v| v.len()), Ok(0));
+        Ok(())
+    }
+
+    #[test]
+    fn http_limits_and_the_metrics_listener() -> Result<(), ConfigError> {
+        let c = load_env(&[])?;
+        assert_eq!(c.http.header_read_timeout_s, 10);
+        assert_eq!(c.http.body_read_timeout_s, 30);
+        assert_eq!(c.http.keepalive_timeout_s, 20);
+        assert_eq!(c.http.max_connections, 4096);
+        assert_eq!(c.rate_limits.media, 30);
+        assert_eq!(
+            c.metrics_listen,
+            MetricsListen::Default(SocketAddr::from(([127, 0, 0, 1], 9394)))
+        );
+        let loopback: std::net::IpAddr = [127, 0, 0, 1].into();
+        let private: std::net::IpAddr = [10, 1, 2, 3].into();
+        let public: std::net::IpAddr = [203, 0, 113, 1].into();
+        let trusted = |c: &Config, ip: &std::net::IpAddr| {
+            c.http.trusted_proxies.iter().any(|n| n.contains(ip))
+        };
+        assert!(trusted(&c, &loopback) && trusted(&c, &private) && !trusted(&c, &public));
+
+        let c = load_env(&[
+            ("FERRODON_METRICS_LISTEN", "off"),
+            ("TRUSTED_PROXY_IP", "203.0.113.0/24 198.51.100.7"),
+            ("FERRODON_MAX_CONNECTIONS", "8"),
+            ("FERRODON_RATE_LIMIT_MEDIA", "0"),
+        ])?;
+        assert_eq!(c.metrics_listen, MetricsListen::Off);
+        assert!(trusted(&c, &public) && !trusted(&c, &loopback));
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+        assert_eq!(c.http.max_connections, 8);
+        assert_eq!(c.rate_limits.media, 0);
+        let c = load_env(&[("FERRODON_METRICS_LISTEN", "0.0.0.0:9400")])?;
+        assert_eq!(
+            c.metrics_listen,
+            MetricsListen::Explicit(SocketAddr::from(([0, 0, 0, 0], 9400)))
+        );
+        assert!(load_env(&[("TRUSTED_PROXY_IP", "none")])?.http.trusted_proxies.is_empty());
+        for (key, value) in [
+            ("FERRODON_METRICS_LISTEN", "9394"),
+            ("FERRODON_HEADER_READ_TIMEOUT", "0"),
+            ("FERRODON_KEEPALIVE_TIMEOUT", "soon"),
+            ("FERRODON_MAX_CONNECTIONS", "0"),
+            ("TRUSTED_PROXY_IP", "proxy.internal"),
+        ] {
+            let err = load_env(&[(key, value)]).err();
+            assert_eq!(err.map(|e| e.key), Some(key.to_owned()), "{key}={value}");
+        }
         Ok(())
     }
 
