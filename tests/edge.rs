@@ -119,15 +119,17 @@ async fn metric_labels_never_come_from_the_client() {
         "a client's method became a label value"
     );
     assert!(
-        text.lines().any(|l| l.starts_with("ferrodon_http_requests_total")
-            && l.contains("method=\"other\"")
-            && l.contains("status=\"405\"")),
+        text.lines()
+            .any(|l| l.starts_with("ferrodon_http_requests_total")
+                && l.contains("method=\"other\"")
+                && l.contains("status=\"405\"")),
         "unknown methods are counted as `other`:\n{text}"
     );
     assert!(
-        text.lines().any(|l| l.starts_with("ferrodon_http_requests_total")
-            && l.contains("method=\"other\"")
-            && l.contains("route=\"unmatched\"")),
+        text.lines()
+            .any(|l| l.starts_with("ferrodon_http_requests_total")
+                && l.contains("method=\"other\"")
+                && l.contains("route=\"unmatched\"")),
         "unmatched routes are counted as `unmatched`:\n{text}"
     );
     assert_no_panics(&server);
@@ -154,7 +156,8 @@ async fn trickled_headers_are_cut_off() {
         .await
         .unwrap()
         .into_split();
-    let request = b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let request =
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let trickle = tokio::spawn(async move {
         for byte in request {
             if writer.write_all(&[*byte]).await.is_err() {
@@ -218,7 +221,10 @@ async fn a_stalled_body_ends_the_request() {
         .expect("a stalled request body was still being waited for after 10 s");
     let text = String::from_utf8_lossy(&got);
     assert_eq!(status_of(&text), Some(408), "{text}");
-    assert!(text.contains("{\"error\":"), "Mastodon's JSON error: {text}");
+    assert!(
+        text.contains("{\"error\":"),
+        "Mastodon's JSON error: {text}"
+    );
     eprintln!("stalled body: 408 after {:.1} s", secs(started));
 
     // A body that keeps coming (slower than the header timeout in all, but
@@ -394,7 +400,11 @@ fn metrics_listener_settings() {
             ("FERRODON_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("FERRODON_LOG_FORMAT".to_owned(), "text".to_owned()),
         ];
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         env
     };
     // An address the operator chose that cannot be bound stops the process.
@@ -449,53 +459,55 @@ fn remaining(resp: &Resp) -> Option<u32> {
     resp.header("x-ratelimit-remaining")?.parse().ok()
 }
 
-lane_test!(junk_authorization_does_not_bypass_the_limit, |lane: Lane| async move {
-    let server = spawn_with(lane, &[("FERRODON_RATE_LIMIT_API", "5")]).await;
-    let api = Api::of(&server);
-    // A valid token first (its app's registration counts against the address).
-    let alice = user_token(&server, "alice").await;
+lane_test!(
+    junk_authorization_does_not_bypass_the_limit,
+    |lane: Lane| async move {
+        let server = spawn_with(lane, &[("FERRODON_RATE_LIMIT_API", "5")]).await;
+        let api = Api::of(&server);
+        // A valid token first (its app's registration counts against the address).
+        let alice = user_token(&server, "alice").await;
 
-    // Any Authorization that is not a valid token counts against the address.
-    let mut seen = Vec::new();
-    let mut limited = None;
-    for i in 0..10 {
-        let junk = format!("Basic {:032x}", rand::random::<u128>());
-        let headers: &[(&str, &str)] = &[("authorization", &junk)];
-        let resp = api
-            .send(Method::GET, "/api/v1/timelines/public", Body::None, headers)
-            .await;
-        if resp.status == 429 {
-            limited = Some((i, resp));
-            break;
+        // Any Authorization that is not a valid token counts against the address.
+        let mut seen = Vec::new();
+        let mut limited = None;
+        for i in 0..10 {
+            let junk = format!("Basic {:032x}", rand::random::<u128>());
+            let headers: &[(&str, &str)] = &[("authorization", &junk)];
+            let resp = api
+                .send(Method::GET, "/api/v1/timelines/public", Body::None, headers)
+                .await;
+            if resp.status == 429 {
+                limited = Some((i, resp));
+                break;
+            }
+            assert_eq!(resp.status, 200, "{}", resp.describe());
+            seen.push(remaining(&resp).expect("X-RateLimit-Remaining"));
         }
-        assert_eq!(resp.status, 200, "{}", resp.describe());
-        seen.push(remaining(&resp).expect("X-RateLimit-Remaining"));
-    }
-    let (i, resp) = limited.unwrap_or_else(|| {
-        panic!("10 requests with junk Authorization headers were never limited: remaining {seen:?}")
-    });
-    assert!(i <= 5, "limited only after {i} requests: {seen:?}");
-    assert!(
-        seen.windows(2).all(|w| w[1] < w[0]),
-        "one bucket: {seen:?}"
-    );
-    assert_eq!(resp.json_error(), "Too many requests");
-    assert_eq!(resp.header("x-ratelimit-limit").as_deref(), Some("5"));
-    assert_eq!(remaining(&resp), Some(0));
-    assert!(resp.header("x-ratelimit-reset").is_some());
-    // An unknown bearer token is the same address.
-    let bogus = api.with_token("not-a-token");
-    assert_eq!(bogus.get("/api/v1/timelines/public").await.status, 429);
-    // /health is never limited.
-    assert_eq!(api.get("/health").await.status, 200);
+        let (i, resp) = limited.unwrap_or_else(|| {
+            panic!(
+                "10 requests with junk Authorization headers were never limited: remaining {seen:?}"
+            )
+        });
+        assert!(i <= 5, "limited only after {i} requests: {seen:?}");
+        assert!(seen.windows(2).all(|w| w[1] < w[0]), "one bucket: {seen:?}");
+        assert_eq!(resp.json_error(), "Too many requests");
+        assert_eq!(resp.header("x-ratelimit-limit").as_deref(), Some("5"));
+        assert_eq!(remaining(&resp), Some(0));
+        assert!(resp.header("x-ratelimit-reset").is_some());
+        // An unknown bearer token is the same address.
+        let bogus = api.with_token("not-a-token");
+        assert_eq!(bogus.get("/api/v1/timelines/public").await.status, 429);
+        // /health is never limited.
+        assert_eq!(api.get("/health").await.status, 200);
 
-    // A valid token has its own bucket.
-    let resp = alice.api(&api).get("/api/v1/timelines/public").await;
-    assert_eq!(resp.status, 200, "{}", resp.describe());
-    assert_eq!(remaining(&resp), Some(4));
-    assert_eq!(resp.header("x-ratelimit-limit").as_deref(), Some("5"));
-    assert_no_panics(&server);
-});
+        // A valid token has its own bucket.
+        let resp = alice.api(&api).get("/api/v1/timelines/public").await;
+        assert_eq!(resp.status, 200, "{}", resp.describe());
+        assert_eq!(remaining(&resp), Some(4));
+        assert_eq!(resp.header("x-ratelimit-limit").as_deref(), Some("5"));
+        assert_no_panics(&server);
+    }
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
@@ -572,45 +584,43 @@ async fn upload(api: &Api, path: &str) -> Resp {
         content_type: "image/gif",
         bytes: GIF_2X3,
     };
-    api.send(
-        Method::POST,
-        path,
-        Body::multipart_files(&[], &[file]),
-        &[],
-    )
-    .await
+    api.send(Method::POST, path, Body::multipart_files(&[], &[file]), &[])
+        .await
 }
 
-lane_test!(media_uploads_are_throttled_per_account, |lane: Lane| async move {
-    // The test servers turn the API limit off; the media one stays on.
-    let server = spawn(lane).await;
-    let api = Api::of(&server);
-    let alice = user_token(&server, "alice").await.api(&api);
-    let bob = user_token(&server, "bob").await.api(&api);
-    for i in 0..30 {
-        let path = if i % 2 == 0 {
-            "/api/v2/media"
-        } else {
-            "/api/v1/media"
-        };
-        let resp = upload(&alice, path).await;
-        assert_eq!(resp.status, 200, "upload {i}: {}", resp.describe());
-        // Deleted at once, so that no quota of unattached uploads interferes.
-        let id = str_field(&resp.json(), "id");
-        alice.delete(&format!("/api/v1/media/{id}")).await;
+lane_test!(
+    media_uploads_are_throttled_per_account,
+    |lane: Lane| async move {
+        // The test servers turn the API limit off; the media one stays on.
+        let server = spawn(lane).await;
+        let api = Api::of(&server);
+        let alice = user_token(&server, "alice").await.api(&api);
+        let bob = user_token(&server, "bob").await.api(&api);
+        for i in 0..30 {
+            let path = if i % 2 == 0 {
+                "/api/v2/media"
+            } else {
+                "/api/v1/media"
+            };
+            let resp = upload(&alice, path).await;
+            assert_eq!(resp.status, 200, "upload {i}: {}", resp.describe());
+            // Deleted at once, so that no quota of unattached uploads interferes.
+            let id = str_field(&resp.json(), "id");
+            alice.delete(&format!("/api/v1/media/{id}")).await;
+        }
+        let resp = upload(&alice, "/api/v2/media").await;
+        assert_eq!(resp.status, 429, "the 31st upload: {}", resp.describe());
+        assert_eq!(resp.json_error(), "Too many requests");
+        assert_eq!(resp.header("x-ratelimit-limit").as_deref(), Some("30"));
+        assert_eq!(remaining(&resp), Some(0));
+        assert!(resp.header("x-ratelimit-reset").is_some());
+        assert_eq!(upload(&alice, "/api/v1/media").await.status, 429);
+        // Other requests and other accounts are not affected.
+        alice
+            .get("/api/v1/accounts/verify_credentials")
+            .await
+            .ok_json();
+        assert_eq!(upload(&bob, "/api/v2/media").await.status, 200);
+        assert_no_panics(&server);
     }
-    let resp = upload(&alice, "/api/v2/media").await;
-    assert_eq!(resp.status, 429, "the 31st upload: {}", resp.describe());
-    assert_eq!(resp.json_error(), "Too many requests");
-    assert_eq!(resp.header("x-ratelimit-limit").as_deref(), Some("30"));
-    assert_eq!(remaining(&resp), Some(0));
-    assert!(resp.header("x-ratelimit-reset").is_some());
-    assert_eq!(upload(&alice, "/api/v1/media").await.status, 429);
-    // Other requests and other accounts are not affected.
-    alice
-        .get("/api/v1/accounts/verify_credentials")
-        .await
-        .ok_json();
-    assert_eq!(upload(&bob, "/api/v2/media").await.status, 200);
-    assert_no_panics(&server);
-});
+);

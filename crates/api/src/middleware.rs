@@ -497,7 +497,8 @@ mod tests {
             ip("203.0.113.9")
         );
         // Only the configured proxies are believed.
-        let only: Vec<ipnet::IpNet> = ferrodon_config::parse_cidr_list("10.0.0.1").unwrap_or_default();
+        let only: Vec<ipnet::IpNet> =
+            ferrodon_config::parse_cidr_list("10.0.0.1").unwrap_or_default();
         assert_eq!(client_ip(Some(proxy), &h, &only), ip("10.0.0.2"));
         assert_eq!(client_ip(Some(ip("127.0.0.1")), &h, &only), ip("127.0.0.1"));
         assert_eq!(client_ip(Some(proxy), &h, &[]), proxy);

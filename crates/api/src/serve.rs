@@ -28,7 +28,9 @@
 //! keep-alive timeout the smaller of the two. A small watchdog per connection
 //! enforces both instead, from what the connection's reads and its requests
 //! report. The timeouts are not enforced while a request is in flight (a
-//! slow handler or a long response, such as a stream, is not idle).
+//! slow handler or a long response, such as a stream, is not idle). An
+//! upgraded connection (a WebSocket) leaves the watchdog behind with hyper
+//! but keeps its slot until the socket closes.
 //!
 //! Shutdown: when `shutdown` resolves the listener is dropped (no new
 //! connections), every connection is told to finish its request in flight
@@ -251,7 +253,12 @@ async fn handle(
             res
         }
     };
-    Ok(response.map(|body| Body::new(BusyBody { inner: body, _busy: busy })))
+    Ok(response.map(|body| {
+        Body::new(BusyBody {
+            inner: body,
+            _busy: busy,
+        })
+    }))
 }
 
 const NONE: u64 = u64::MAX;

@@ -161,8 +161,7 @@ impl Default for HttpConfig {
     }
 }
 
-const DEFAULT_TRUSTED_PROXIES: &str =
-    "127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10";
+const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10";
 
 /// Where `/metrics` is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1318,7 +1317,12 @@ mod tests {
             c.metrics_listen,
             MetricsListen::Explicit(SocketAddr::from(([0, 0, 0, 0], 9400)))
         );
-        assert!(load_env(&[("TRUSTED_PROXY_IP", "none")])?.http.trusted_proxies.is_empty());
+        assert!(
+            load_env(&[("TRUSTED_PROXY_IP", "none")])?
+                .http
+                .trusted_proxies
+                .is_empty()
+        );
         for (key, value) in [
             ("FERRODON_METRICS_LISTEN", "9394"),
             ("FERRODON_HEADER_READ_TIMEOUT", "0"),

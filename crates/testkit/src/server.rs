@@ -235,7 +235,7 @@ pub fn start(
     env: &[(String, String)],
 ) -> (Child, Arc<Mutex<Vec<String>>>, String) {
     let metrics_default = (!env.iter().any(|(k, _)| k == "FERRODON_METRICS_LISTEN"))
-        .then(|| ("FERRODON_METRICS_LISTEN", "127.0.0.1:0"));
+        .then_some(("FERRODON_METRICS_LISTEN", "127.0.0.1:0"));
     let mut child = Command::new(bin)
         .args(args)
         .envs(metrics_default)
