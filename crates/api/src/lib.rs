@@ -1,12 +1,14 @@
 //! The HTTP layer: the only crate that knows HTTP.
 //!
 //! [`router`] builds every route of the web role: the Mastodon REST API,
-//! OAuth 2, WebFinger, the default images, `/health` and `/metrics`.
-//! Handlers extract parameters ([`params::Params`]) and credentials
-//! ([`auth::Auth`]), call `ferrodon-service`, and shape Mastodon's JSON
-//! ([`entities`]); every error becomes Mastodon's error JSON in
-//! [`error`]. Around them sit request ids and JSON access logs, metrics,
-//! rate limits and a panic guard ([`middleware`]).
+//! OAuth 2, WebFinger, the default images and `/health`. Handlers extract
+//! parameters ([`params::Params`]) and credentials ([`auth::Auth`]), call
+//! `ferrodon-service`, and shape Mastodon's JSON ([`entities`]); every error
+//! becomes Mastodon's error JSON in [`error`]. Around them sit request ids
+//! and JSON access logs, metrics, rate limits and a panic guard
+//! ([`middleware`]). [`serve()`] runs a router on a listener with timeouts
+//! and a connection cap; [`metrics_router`] is the separate Prometheus
+//! listener's (`/metrics` is never on the public port).
 
 pub mod auth;
 pub mod entities;
@@ -14,9 +16,9 @@ pub mod error;
 pub mod middleware;
 pub mod params;
 pub mod routes;
+pub mod serve;
 
-use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -28,17 +30,18 @@ use axum::routing::{get, post, put};
 use ferrodon_config::RateLimits;
 use ferrodon_service::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower::Layer;
 
 pub use middleware::RateLimiter;
+pub use serve::{ServeOptions, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
-    pub metrics: Option<PrometheusHandle>,
     pub limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimits,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXY_IP`).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Largest request body read (`limits.max_body_bytes`); larger ones get 413.
     pub max_body_bytes: usize,
 }
@@ -89,11 +92,6 @@ async fn db_health(db: &ferrodon_storage::Db) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
-}
-
-/// `GET /metrics`: Prometheus text.
-async fn metrics(State(state): State<AppState>) -> Response {
-    render_metrics(state.services.db(), state.metrics.as_ref())
 }
 
 /// Every route of the web role.
@@ -469,30 +467,25 @@ pub fn router(state: AppState) -> Router {
             get(instance::missing_header),
         )
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
         .fallback(middleware::not_found)
         .route_layer(axum::middleware::from_fn(middleware::tag_route));
     middleware::wrap(api, state.clone()).with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then finishes
-/// the requests in flight. Trailing slashes are ignored (`/api/v1/instance/`).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash().layer(router);
-    let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-        SocketAddr,
-    >(app);
-    axum::serve(listener, make)
-        .with_graceful_shutdown(shutdown)
-        .await
+/// `/health` alone (and Mastodon's 404 for anything else), for the public
+/// port of roles that serve no API (worker, streaming).
+pub fn ops_router(db: ferrodon_storage::Db) -> Router {
+    async fn ops_health(State(db): State<ferrodon_storage::Db>) -> Response {
+        db_health(&db).await
+    }
+    Router::new()
+        .route("/health", get(ops_health))
+        .fallback(middleware::not_found)
+        .with_state(db)
 }
 
-/// `/health` and `/metrics` alone, for roles that serve no API (worker, streaming).
-pub fn ops_router(db: ferrodon_storage::Db, metrics: Option<PrometheusHandle>) -> Router {
+/// The metrics listener's routes: `/metrics` (Prometheus text) and `/health`.
+pub fn metrics_router(db: ferrodon_storage::Db, metrics: Option<PrometheusHandle>) -> Router {
     #[derive(Clone)]
     struct Ops {
         db: ferrodon_storage::Db,
