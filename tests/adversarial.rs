@@ -1058,6 +1058,7 @@ async fn run_cases(
     fx: &Arc<Fixtures>,
     cases: Vec<Case>,
     workers: usize,
+    pid: u32,
 ) -> Vec<Outcome> {
     let queue = Arc::new(Mutex::new(VecDeque::from(cases)));
     let outcomes = Arc::new(Mutex::new(Vec::new()));
@@ -1094,7 +1095,13 @@ async fn run_cases(
                         let text = resp.text().await.unwrap_or_default();
                         (Some(status), text.chars().take(300).collect())
                     }
-                    Err(e) => (None, format!("no answer: {e:?}")),
+                    Err(e) => {
+                        if !alive(pid) {
+                            // The server died: the rest would only fail the same way.
+                            queue.lock().unwrap().clear();
+                        }
+                        (None, format!("no answer: {e:?}"))
+                    }
                 };
                 outcomes.lock().unwrap().push(Outcome {
                     case,
@@ -1177,13 +1184,16 @@ lane_test!(hostile_requests_on_every_route, |lane: Lane| async move {
         &[Method::POST, Method::PUT, Method::PATCH],
         &[Method::DELETE],
     ] {
+        if !alive(pid) {
+            break;
+        }
         let cases: Vec<Case> = routes
             .iter()
             .filter(|(m, _)| phase.contains(m))
             .flat_map(|(m, t)| cases_for(m, t, &fx, &numbers))
             .collect();
         total += cases.len();
-        outcomes.extend(run_cases(&http, &server.base_url, &fx, cases, 4).await);
+        outcomes.extend(run_cases(&http, &server.base_url, &fx, cases, 4, pid).await);
     }
     let elapsed = started.elapsed();
 
