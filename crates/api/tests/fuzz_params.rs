@@ -33,7 +33,10 @@ fn request(query: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Re
     };
     let mut builder = Request::builder().method("POST");
     // Some generated queries are not valid URIs; those never reach a handler.
-    builder = builder.uri(uri.parse::<axum::http::Uri>().unwrap_or_else(|_| "/x".parse().unwrap()));
+    builder = builder.uri(
+        uri.parse::<axum::http::Uri>()
+            .unwrap_or_else(|_| "/x".parse().unwrap()),
+    );
     if let Some(ct) = content_type {
         builder = builder.header("content-type", ct);
     }
@@ -119,11 +122,17 @@ fn query_text() -> impl Strategy<Value = String> {
 fn nested_key(levels: usize, arrays: &[bool]) -> String {
     let mut key = "a".to_owned();
     for i in 1..levels {
-        key.push_str(if arrays.get(i % arrays.len().max(1)).copied().unwrap_or(false) {
-            "[]"
-        } else {
-            "[b]"
-        });
+        key.push_str(
+            if arrays
+                .get(i % arrays.len().max(1))
+                .copied()
+                .unwrap_or(false)
+            {
+                "[]"
+            } else {
+                "[b]"
+            },
+        );
     }
     key
 }
@@ -203,7 +212,7 @@ fn multipart_body(parts: &[Part], boundary: &str, close: bool) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Random query strings and form bodies.
     #[test]
@@ -292,7 +301,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Random, malformed and truncated multipart bodies, read as a route
     /// without files reads them and as an upload route does.

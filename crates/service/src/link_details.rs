@@ -29,6 +29,13 @@ struct Scanned {
     json_ld: Vec<String>,
 }
 
+/// Attributes kept per element (the rest are read past): a tag with
+/// thousands of them made the duplicate check quadratic.
+const MAX_ATTRS: usize = 64;
+/// Elements of each kind kept (`meta`, `link`, `a`): the card needs the first
+/// few, and the page's size no longer decides the memory held.
+const MAX_ELEMENTS: usize = 2_000;
+
 /// Elements whose content is text up to their end tag, never markup.
 const RAW_TEXT: [&str; 8] = [
     "script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title",
@@ -97,9 +104,9 @@ fn scan(html: &str) -> Scanned {
             continue;
         }
         match name.as_str() {
-            "meta" => out.metas.push(attrs),
-            "link" => out.links.push(attrs),
-            "a" => out.anchors.push(attrs),
+            "meta" if out.metas.len() < MAX_ELEMENTS => out.metas.push(attrs),
+            "link" if out.links.len() < MAX_ELEMENTS => out.links.push(attrs),
+            "a" if out.anchors.len() < MAX_ELEMENTS => out.anchors.push(attrs),
             "html" if out.html_lang.is_none() => {
                 out.html_lang = attr(&attrs, "lang").map(str::to_owned);
             }
@@ -161,7 +168,7 @@ fn parse_attrs(html: &str, mut pos: usize) -> (Attrs, usize) {
             }
             pos = p;
         }
-        if !name.is_empty() && !attrs.iter().any(|(k, _)| *k == name) {
+        if !name.is_empty() && attrs.len() < MAX_ATTRS && !attrs.iter().any(|(k, _)| *k == name) {
             attrs.push((name, value));
         }
     }
