@@ -13,12 +13,13 @@
 //! 5,000 multipart fields, 50 KB header values, a 50 KB method name, bogus
 //! `Authorization` schemes, invalid UTF-8 and NUL, huge, negative and
 //! malformed numbers in every numeric parameter (from the OpenAPI description
-//! in `tests/conformance/mastodon-openapi.json` plus common names) and dates
-//! out of range — with and without a token. Afterwards the process must be
-//! alive, `/health` must answer within a second, no answer may be a 5xx (each
-//! offender is printed with its request) and the peak RSS must stay under
-//! twice the starting RSS plus 100 MB. Slow-trickled headers and bodies are
-//! the HTTP edge's tests.
+//! in `tests/conformance/mastodon-openapi.json` plus common names), dates out
+//! of range and texts built to be slow to render — with and without a token.
+//! Afterwards the process must be alive, `/health` must answer within a
+//! second, no answer may be a 5xx or take more than 10 s (each offender is
+//! printed with its request), no handler may have panicked, and the peak RSS
+//! must stay under twice the starting RSS plus 100 MB. Slow-trickled headers
+//! and bodies are the HTTP edge's tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -700,7 +701,31 @@ enum Attack {
     Number(String, &'static str),
     /// One parameter of the route, as a JSON number.
     JsonNumber(String, &'static str),
+    /// Texts built to be slow to render, in the text fields: a link ending
+    /// in 25,000 `)` (a link counts as 23 characters whatever its length;
+    /// rendering it took 35 s in a debug build before trim_url was made
+    /// linear) and a remote mention with a 25 KB domain.
+    SlowText(usize),
 }
+
+/// The texts of [`Attack::SlowText`].
+fn slow_text(which: usize) -> String {
+    match which {
+        0 => format!("see https://a.example/{}", ")".repeat(25_000)),
+        _ => format!("hi @a@{}c #t", "b.".repeat(12_500)),
+    }
+}
+
+/// Fields that hold text to render or match, across the routes (together
+/// within the body limit).
+const TEXT_FIELDS: &[&str] = &[
+    "status",
+    "note",
+    "title",
+    "phrase",
+    "keyword",
+    "description",
+];
 
 const BIG_HEADERS: &[&str] = &[
     "x-junk",
@@ -824,6 +849,11 @@ fn cases_for(
             out.push(case(&path, false, Attack::BogusAuth(a)));
         }
         out.push(case(&path, false, Attack::BogusAuthLong));
+        if !in_query(method) {
+            for which in 0..2 {
+                out.push(case(&path, true, Attack::SlowText(which)));
+            }
+        }
         let key = (method.to_string(), normalise(template));
         for name in numbers.get(&key).into_iter().flatten() {
             for v in NUMBERS.iter().chain(DATES) {
@@ -1016,6 +1046,14 @@ fn build(
         Attack::Number(name, v) => {
             with_pairs(vec![(name.clone(), (*v).to_owned())], &mut query, &mut body);
         }
+        Attack::SlowText(which) => {
+            let text = slow_text(*which);
+            let pairs = TEXT_FIELDS
+                .iter()
+                .map(|k| ((*k).to_owned(), text.clone()))
+                .collect();
+            with_pairs(pairs, &mut query, &mut body);
+        }
         Attack::JsonNumber(name, v) => {
             let text = json_with_raw(&base_pairs, name, v);
             body = Some(("application/json".into(), text.into_bytes()));
@@ -1043,6 +1081,10 @@ fn build(
     }
     req
 }
+
+/// Longer than this for one answer is an offence: linear work on these
+/// inputs takes milliseconds, even in a debug build on a loaded machine.
+const SLOW: Duration = Duration::from_secs(10);
 
 /// What a case got.
 struct Outcome {
@@ -1076,6 +1118,7 @@ async fn run_cases(
                 let Some(case) = queue.lock().unwrap().pop_front() else {
                     break;
                 };
+                let sent = Instant::now();
                 let mut answer = build(&http, &base, &case, &fx).send().await;
                 if answer.is_err() {
                     // A kept-alive connection the server closed after an
@@ -1093,7 +1136,11 @@ async fn run_cases(
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         let text = resp.text().await.unwrap_or_default();
-                        (Some(status), text.chars().take(300).collect())
+                        let mut detail: String = text.chars().take(300).collect();
+                        if sent.elapsed() > SLOW {
+                            detail = format!("slow: {:?}; {detail}", sent.elapsed());
+                        }
+                        (Some(status), detail)
                     }
                     Err(e) => {
                         if !alive(pid) {
@@ -1220,7 +1267,7 @@ lane_test!(hostile_requests_on_every_route, |lane: Lane| async move {
         *by_status
             .entry(o.status.map_or("none".to_owned(), |s| s.to_string()))
             .or_default() += 1;
-        let bad = o.status.is_none_or(|s| s >= 500);
+        let bad = o.status.is_none_or(|s| s >= 500) || o.detail.starts_with("slow: ");
         if !bad {
             continue;
         }
