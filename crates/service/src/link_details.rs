@@ -9,7 +9,8 @@
 //! read as markup (a `<meta>` inside a script string does not count), quoted
 //! and unquoted attribute values and character references are handled, and
 //! nothing it sees can make it loop or recurse. It builds no tree: it only
-//! collects the few elements a card needs.
+//! collects the few elements a card needs, and only so many of them (time and
+//! memory stay linear in the page).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ferrodon_storage::preview_cards::{CardData, CardType, MAX_URL_BYTES};
