@@ -87,17 +87,18 @@ fn well_formed(html: &str) -> Result<(), String> {
     let mut rest = html;
     while let Some(lt) = rest.find(['<', '>', '&']) {
         let at = &rest[lt..];
+        let shown: String = at.chars().take(40).collect();
         if at.starts_with('>') {
-            return Err(format!("a stray `>` at {:?}", &at[..at.len().min(40)]));
+            return Err(format!("a stray `>` at {shown:?}"));
         }
-        if at.starts_with('&') {
-            let ok = ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+        if let Some(after) = at.strip_prefix('&') {
+            let ok = ["amp;", "lt;", "gt;", "quot;", "#39;"]
                 .iter()
-                .any(|e| at.starts_with(e));
+                .any(|e| after.starts_with(e));
             if !ok {
-                return Err(format!("a bare `&` at {:?}", &at[..at.len().min(40)]));
+                return Err(format!("a bare `&` at {shown:?}"));
             }
-            rest = &at[1..];
+            rest = after;
             continue;
         }
         let end = at.find('>').ok_or("an unclosed tag")?;
@@ -117,7 +118,7 @@ fn well_formed(html: &str) -> Result<(), String> {
                 return Err(format!("unexpected element <{tag}>"));
             }
             // Attribute values are quoted and hold no quote.
-            if tag.matches('"').count() % 2 != 0 {
+            if !tag.matches('"').count().is_multiple_of(2) {
                 return Err(format!("unbalanced quotes in <{tag}>"));
             }
             stack.push(name);
