@@ -716,6 +716,49 @@ mod tests {
     }
 
     #[test]
+    fn reading_the_deepest_allowed_values_fits_a_small_stack() {
+        // What `read` does with values at the depth limit recurses (serde),
+        // so it must fit well inside a runtime worker's 2 MiB stack: here a
+        // quarter of it, in a debug build.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct P {
+            #[serde(default, deserialize_with = "de::opt_bool")]
+            flag: Option<bool>,
+            #[serde(default, deserialize_with = "de::string_list")]
+            list: Vec<String>,
+            #[serde(default, deserialize_with = "de::opt_string")]
+            text: Option<String>,
+            #[serde(default, deserialize_with = "de::opt_id")]
+            id: Option<i64>,
+            #[serde(default)]
+            raw: Option<Value>,
+        }
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(|| {
+                let mut deep = json!(1);
+                for i in 0..MAX_DEPTH - 1 {
+                    deep = if i % 2 == 0 {
+                        json!([deep])
+                    } else {
+                        json!({ "k": deep })
+                    };
+                }
+                for field in ["flag", "list", "text", "id", "raw"] {
+                    let mut body = Map::new();
+                    body.insert(field.to_owned(), deep.clone());
+                    let v = Value::Object(body);
+                    assert_eq!(depth(&v), MAX_DEPTH);
+                    let _ = read::<P>(v);
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
     fn deep_values_cost_no_stack() {
         // Walking and dropping run on a small stack: nothing recurses.
         std::thread::Builder::new()
