@@ -383,6 +383,7 @@ const COMMON_DATES: &[&str] = &["expires_at", "scheduled_at", "starts_at", "ends
 /// Values for numeric parameters: huge, overflowing, negative, not numbers.
 const NUMBERS: &[&str] = &[
     "1e18",
+    "1000000000000000000",
     "9223372036854775807",
     "9223372036854775808",
     "-9223372036854775809",
