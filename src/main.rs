@@ -64,6 +64,10 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Prints every route of the web role as `METHOD /path/{template}` lines
+    /// (for tests: the conformance walk and the adversarial suite).
+    #[command(hide = true)]
+    Routes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +239,12 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Routes = cli.command {
+        for (method, path) in ferrodon_api::route_table() {
+            println!("{method} {path}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let (config, report) =
         match ferrodon_config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
             Ok(loaded) => loaded,
@@ -400,7 +410,7 @@ fn main() -> ExitCode {
                 };
                 roles::jobs(config, action).await
             }
-            Command::Config { .. } => Ok(()),
+            Command::Config { .. } | Command::Routes => Ok(()),
         }
     });
     match result {
