@@ -441,7 +441,9 @@ impl Services {
                 "File type of uploaded media could not be verified",
             )
             .await?
-            .size;
+            .size
+            // Videos' sizes are checked but not shown until they are processed.
+            .filter(|_| found.kind == "image");
         let id = self.ids().next().0;
         let file_path = self
             .keep_upload(upload, "media_attachments/files", id, found.ext)
