@@ -26,7 +26,10 @@ async fn data_dir_and_database_are_private() {
     let db = data.join("ferrodon.sqlite3");
     let env = vec![
         ("FERRODON_DATA_DIR".to_owned(), data.display().to_string()),
-        ("DATABASE_URL".to_owned(), format!("sqlite:{}", db.display())),
+        (
+            "DATABASE_URL".to_owned(),
+            format!("sqlite:{}", db.display()),
+        ),
         ("FERRODON_OUTBOUND_PUBLIC".to_owned(), "false".to_owned()),
     ];
     let mut server = RoleProcess::start(&["serve"], &env);
@@ -48,6 +51,10 @@ async fn data_dir_and_database_are_private() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut server = RoleProcess::start(&["serve"], &env);
     assert_eq!(mode(&db), 0o600, "the database, tightened");
-    assert!(server.log_text().contains("now 0600"), "{}", server.log_text());
+    assert!(
+        server.log_text().contains("now 0600"),
+        "{}",
+        server.log_text()
+    );
     assert_eq!(server.terminate(Duration::from_secs(30)), Some(0));
 }

@@ -26,24 +26,42 @@ lane_test!(durations_are_bounded, |lane: Lane| async move {
     let mute = format!("/api/v1/accounts/{}/mute", bob.id);
 
     // Mutes: a duration too long for any calendar is refused.
-    for huge in ["1000000000000000000", "9223372036854775807", "9223372036854775"] {
+    for huge in [
+        "1000000000000000000",
+        "9223372036854775807",
+        "9223372036854775",
+    ] {
         let resp = a.post(&mute, &[("duration", huge)]).await;
-        assert_eq!(resp.err(422), "Validation failed: Duration is too long", "{huge}");
-        let resp = a.post_json(&mute, json!({ "duration": huge.parse::<i64>().unwrap() })).await;
+        assert_eq!(
+            resp.err(422),
+            "Validation failed: Duration is too long",
+            "{huge}"
+        );
+        let resp = a
+            .post_json(&mute, json!({ "duration": huge.parse::<i64>().unwrap() }))
+            .await;
         resp.err(422);
     }
     let resp = a.post(&mute, &[("duration", "-5")]).await;
     resp.err(422);
-    let rel = a.get(&format!("/api/v1/accounts/relationships?id[]={}", bob.id)).await.ok_json();
+    let rel = a
+        .get(&format!("/api/v1/accounts/relationships?id[]={}", bob.id))
+        .await
+        .ok_json();
     assert_eq!(rel[0]["muting"], false, "refused mutes left nothing behind");
     // A JSON float is not a whole number of seconds: no panic either way.
     let resp = a.post_json(&mute, json!({ "duration": 1e18 })).await;
     assert!(resp.status < 500, "{}", resp.describe());
-    a.post(&format!("/api/v1/accounts/{}/unmute", bob.id), &[]).await.ok_json();
+    a.post(&format!("/api/v1/accounts/{}/unmute", bob.id), &[])
+        .await
+        .ok_json();
     // An ordinary duration still works.
     let rel = a.post(&mute, &[("duration", "86400")]).await.ok_json();
     assert_eq!(rel["muting"], true);
-    assert_timestamp(rel["muting_expires_at"].as_str().unwrap_or_default(), "muting_expires_at");
+    assert_timestamp(
+        rel["muting_expires_at"].as_str().unwrap_or_default(),
+        "muting_expires_at",
+    );
 
     // Filters, v2 and v1.
     for huge in HUGE {
@@ -63,7 +81,10 @@ lane_test!(durations_are_bounded, |lane: Lane| async move {
         resp.err(422);
     }
     let resp = a
-        .post("/api/v2/filters", &[("title", "t"), ("context[]", "home"), ("expires_in", "-1")])
+        .post(
+            "/api/v2/filters",
+            &[("title", "t"), ("context[]", "home"), ("expires_in", "-1")],
+        )
         .await;
     resp.err(422);
 
@@ -91,14 +112,20 @@ lane_test!(durations_are_bounded, |lane: Lane| async move {
         "+262143-12-31T23:59:59",
     ] {
         let resp = a
-            .post("/api/v1/statuses", &[("status", "later"), ("scheduled_at", far)])
+            .post(
+                "/api/v1/statuses",
+                &[("status", "later"), ("scheduled_at", far)],
+            )
             .await;
         assert_eq!(resp.status, 422, "{far}: {}", resp.describe());
     }
     let s = a
         .post(
             "/api/v1/statuses",
-            &[("status", "much later"), ("scheduled_at", "9999-12-31T23:59:00Z")],
+            &[
+                ("status", "much later"),
+                ("scheduled_at", "9999-12-31T23:59:00Z"),
+            ],
         )
         .await
         .ok_json();

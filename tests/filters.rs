@@ -681,14 +681,22 @@ lane_test!(filter_limits, |lane: Lane| async move {
             &[("keyword", extra)],
         )
         .await;
-    assert!(resp.err(422).contains("at most 1000"), "{}", resp.describe());
+    assert!(
+        resp.err(422).contains("at most 1000"),
+        "{}",
+        resp.describe()
+    );
     let resp = put_json(
         &a,
         &format!("/api/v2/filters/{}", ids[1]),
         json!({ "keywords_attributes": [{ "keyword": extra }] }),
     )
     .await;
-    assert!(resp.err(422).starts_with("Validation failed"), "{}", resp.describe());
+    assert!(
+        resp.err(422).starts_with("Validation failed"),
+        "{}",
+        resp.describe()
+    );
     let resp = a
         .post_json(
             "/api/v2/filters",
@@ -714,9 +722,14 @@ lane_test!(filter_limits, |lane: Lane| async move {
         .sum();
     assert_eq!(total, 1000, "refused changes were rolled back");
     // Room made, the keyword fits.
-    let first = a.get(&format!("/api/v2/filters/{}/keywords", ids[0])).await.ok_json();
+    let first = a
+        .get(&format!("/api/v2/filters/{}/keywords", ids[0]))
+        .await
+        .ok_json();
     let kid = str_field(&first[0], "id");
-    a.delete(&format!("/api/v2/filters/keywords/{kid}")).await.ok_json();
+    a.delete(&format!("/api/v2/filters/keywords/{kid}"))
+        .await
+        .ok_json();
     a.post(
         &format!("/api/v2/filters/{}/keywords", ids[0]),
         &[("keyword", extra)],
@@ -734,13 +747,23 @@ lane_test!(filter_limits, |lane: Lane| async move {
         .ok_json();
     }
     let resp = a
-        .post("/api/v2/filters", &[("title", "101st"), ("context[]", "thread")])
+        .post(
+            "/api/v2/filters",
+            &[("title", "101st"), ("context[]", "thread")],
+        )
         .await;
-    assert!(resp.err(422).contains("more than 100 filters"), "{}", resp.describe());
+    assert!(
+        resp.err(422).contains("more than 100 filters"),
+        "{}",
+        resp.describe()
+    );
     // Another account has its own allowance.
     let bob = user_token(&server, "bob").await;
     bob.api(&api)
-        .post("/api/v2/filters", &[("title", "mine"), ("context[]", "home")])
+        .post(
+            "/api/v2/filters",
+            &[("title", "mine"), ("context[]", "home")],
+        )
         .await
         .ok_json();
 });
@@ -832,55 +855,77 @@ async fn filters_at_the_limits_do_not_stall_the_server() {
 
 /// A web process's compiled filters follow changes made through another
 /// process at once (the version is read from the database on every read).
-lane_test!(filter_changes_reach_every_process, |lane: Lane| async move {
-    let server = spawn(lane).await;
-    let api = Api::of(&server);
-    let alice = user_token(&server, "alice").await;
-    let bob = user_token(&server, "bob").await;
-    let (a, b) = (alice.api(&api), bob.api(&api));
-    let web = RoleProcess::start(&["web"], &server.instance_env);
-    let other = Api::new(&web.base_url()).with_token(&alice.token);
-    let s = post_status(&b, "Here be dragons and wyverns").await;
-    let id = str_field(&s, "id");
-    let f = a
-        .post(
-            "/api/v2/filters",
-            &[
-                ("title", "Beasts"),
-                ("context[]", "public"),
-                ("keywords_attributes[][keyword]", "dragons"),
-            ],
+lane_test!(
+    filter_changes_reach_every_process,
+    |lane: Lane| async move {
+        let server = spawn(lane).await;
+        let api = Api::of(&server);
+        let alice = user_token(&server, "alice").await;
+        let bob = user_token(&server, "bob").await;
+        let (a, b) = (alice.api(&api), bob.api(&api));
+        let web = RoleProcess::start(&["web"], &server.instance_env);
+        let other = Api::new(&web.base_url()).with_token(&alice.token);
+        let s = post_status(&b, "Here be dragons and wyverns").await;
+        let id = str_field(&s, "id");
+        let f = a
+            .post(
+                "/api/v2/filters",
+                &[
+                    ("title", "Beasts"),
+                    ("context[]", "public"),
+                    ("keywords_attributes[][keyword]", "dragons"),
+                ],
+            )
+            .await
+            .ok_json();
+        let fid = str_field(&f, "id");
+        let kid = str_field(&f["keywords"][0], "id");
+        let read = |api: Api| {
+            let id = id.clone();
+            async move {
+                let page = api.get("/api/v1/timelines/public").await.ok_json();
+                filtered_in(&page, &id)
+            }
+        };
+        let hit = read(other.clone()).await;
+        assert_eq!(hit[0]["keyword_matches"], json!(["dragons"]));
+        // Changed through the first process, read through the second.
+        put(
+            &a,
+            &format!("/api/v2/filters/keywords/{kid}"),
+            &[("keyword", "wyverns")],
         )
         .await
         .ok_json();
-    let fid = str_field(&f, "id");
-    let kid = str_field(&f["keywords"][0], "id");
-    let read = |api: Api| {
-        let id = id.clone();
-        async move {
-            let page = api.get("/api/v1/timelines/public").await.ok_json();
-            filtered_in(&page, &id)
-        }
-    };
-    let hit = read(other.clone()).await;
-    assert_eq!(hit[0]["keyword_matches"], json!(["dragons"]));
-    // Changed through the first process, read through the second.
-    put(&a, &format!("/api/v2/filters/keywords/{kid}"), &[("keyword", "wyverns")])
+        let hit = read(other.clone()).await;
+        assert_eq!(
+            hit[0]["keyword_matches"],
+            json!(["wyverns"]),
+            "stale matcher"
+        );
+        put(
+            &a,
+            &format!("/api/v2/filters/{fid}"),
+            &[("title", "Monsters")],
+        )
         .await
         .ok_json();
-    let hit = read(other.clone()).await;
-    assert_eq!(hit[0]["keyword_matches"], json!(["wyverns"]), "stale matcher");
-    put(&a, &format!("/api/v2/filters/{fid}"), &[("title", "Monsters")])
+        let hit = read(other.clone()).await;
+        assert_eq!(hit[0]["filter"]["title"], "Monsters", "stale matcher");
+        a.post(
+            &format!("/api/v2/filters/{fid}/statuses"),
+            &[("status_id", &id)],
+        )
         .await
         .ok_json();
-    let hit = read(other.clone()).await;
-    assert_eq!(hit[0]["filter"]["title"], "Monsters", "stale matcher");
-    a.post(&format!("/api/v2/filters/{fid}/statuses"), &[("status_id", &id)])
-        .await
-        .ok_json();
-    let hit = read(other.clone()).await;
-    assert_eq!(hit[0]["status_matches"], json!([id.clone()]), "stale matcher");
-    a.delete(&format!("/api/v2/filters/{fid}")).await.ok_json();
-    assert!(read(other.clone()).await.is_empty(), "stale matcher");
-    assert!(read(a.clone()).await.is_empty());
-});
+        let hit = read(other.clone()).await;
+        assert_eq!(
+            hit[0]["status_matches"],
+            json!([id.clone()]),
+            "stale matcher"
+        );
+        a.delete(&format!("/api/v2/filters/{fid}")).await.ok_json();
+        assert!(read(other.clone()).await.is_empty(), "stale matcher");
+        assert!(read(a.clone()).await.is_empty());
+    }
+);

@@ -743,9 +743,15 @@ lane_test!(uploads_must_parse, |lane: Lane| async move {
         refused == unverified || refused == "29500x29283 images are not supported",
         "{refused}"
     );
-    upload(&a, "/api/v2/media", &[], &png_claiming(29_500, 29_283), "big.png")
-        .await
-        .err_is(422, "29500x29283 images are not supported");
+    upload(
+        &a,
+        "/api/v2/media",
+        &[],
+        &png_claiming(29_500, 29_283),
+        "big.png",
+    )
+    .await
+    .err_is(422, "29500x29283 images are not supported");
     // A real image followed by padding is not a PNG any more.
     let mut padded = PNG_3X2.to_vec();
     padded.resize(4096, 0);
@@ -765,25 +771,61 @@ lane_test!(uploads_must_parse, |lane: Lane| async move {
     for (name, bytes, kind, size) in [
         ("image.jpg", JPEG_5X4, "image", Some("5x4")),
         ("image.gif", GIF_2X3, "image", Some("2x3")),
-        ("image.webp", &include_bytes!("fixtures/media/image.webp")[..], "image", Some("3x2")),
+        (
+            "image.webp",
+            &include_bytes!("fixtures/media/image.webp")[..],
+            "image",
+            Some("3x2"),
+        ),
         ("noise.png", NOISE_PNG, "image", Some("40x40")),
         ("video.mp4", MP4, "video", None),
         ("video.mov", MOV, "video", None),
-        ("video.webm", &include_bytes!("fixtures/media/video.webm")[..], "video", None),
-        ("audio.mp3", &include_bytes!("fixtures/media/audio.mp3")[..], "audio", None),
-        ("audio.aac", &include_bytes!("fixtures/media/audio.aac")[..], "audio", None),
-        ("audio.m4a", &include_bytes!("fixtures/media/audio.m4a")[..], "audio", None),
-        ("audio.ogg", &include_bytes!("fixtures/media/audio.ogg")[..], "audio", None),
-        ("audio.wav", &include_bytes!("fixtures/media/audio.wav")[..], "audio", None),
-        ("audio.flac", &include_bytes!("fixtures/media/audio.flac")[..], "audio", None),
+        (
+            "video.webm",
+            &include_bytes!("fixtures/media/video.webm")[..],
+            "video",
+            None,
+        ),
+        (
+            "audio.mp3",
+            &include_bytes!("fixtures/media/audio.mp3")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.aac",
+            &include_bytes!("fixtures/media/audio.aac")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.m4a",
+            &include_bytes!("fixtures/media/audio.m4a")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.ogg",
+            &include_bytes!("fixtures/media/audio.ogg")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.wav",
+            &include_bytes!("fixtures/media/audio.wav")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.flac",
+            &include_bytes!("fixtures/media/audio.flac")[..],
+            "audio",
+            None,
+        ),
     ] {
         let m = upload_ok(&a, bytes, name).await;
         assert_eq!(m["type"], kind, "{name}");
-        assert_eq!(
-            m["meta"]["original"]["size"].as_str(),
-            size,
-            "{name}: {m}"
-        );
+        assert_eq!(m["meta"]["original"]["size"].as_str(), size, "{name}: {m}");
         // Out of the way of the quota.
         a.delete(&format!("/api/v1/media/{}", str_field(&m, "id")))
             .await
@@ -817,7 +859,11 @@ lane_test!(unattached_upload_quota, |lane: Lane| async move {
     // Another account has its own quota.
     upload_ok(&bob.api(&api), NOISE_PNG, "b.png").await;
     // Posting frees the quota; small files fit until the count is reached.
-    post_status_with(&a, &[("status", "two"), ("media_ids[]", &str_field(&first, "id"))]).await;
+    post_status_with(
+        &a,
+        &[("status", "two"), ("media_ids[]", &str_field(&first, "id"))],
+    )
+    .await;
     upload_ok(&a, PNG_3X2, "4.png").await;
     upload_ok(&a, PNG_3X2, "5.png").await;
     let resp = upload(&a, "/api/v2/media", &[], PNG_3X2, "6.png").await;

@@ -1075,7 +1075,8 @@ async fn sign_in_form_is_bound_to_the_browser() {
         let api = api.anon();
         let q = query(redirect);
         async move {
-            let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> =
+                q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let page = api.get_q("/oauth/authorize", &pairs).await;
             assert_eq!(page.status, 200, "{}", page.describe());
             page
@@ -1116,12 +1117,21 @@ async fn sign_in_form_is_bound_to_the_browser() {
     let resp = post(None).await;
     assert_eq!(resp.status, 422, "no cookie: {}", resp.describe());
     assert!(!issued(&resp), "{}", resp.describe());
-    assert!(resp.text.contains("could not be verified"), "{}", resp.describe());
+    assert!(
+        resp.text.contains("could not be verified"),
+        "{}",
+        resp.describe()
+    );
     // The victim's own cookie does not match Mallory's form either.
     let victim_cookie = signin_cookie(&page_for(CALLBACK).await).expect("a sign-in cookie");
     assert_ne!(victim_cookie, mallory_cookie);
     let resp = post(Some(victim_cookie)).await;
-    assert_eq!(resp.status, 422, "another browser's cookie: {}", resp.describe());
+    assert_eq!(
+        resp.status,
+        422,
+        "another browser's cookie: {}",
+        resp.describe()
+    );
     assert!(!issued(&resp), "{}", resp.describe());
     // A forged cookie value is no better.
     let forged = format!("ferrodon_signin={}", "A".repeat(43));
@@ -1162,7 +1172,10 @@ async fn sign_in_form_is_bound_to_the_browser() {
             .unwrap_or_default()
             .to_owned()
     };
-    assert_eq!(form_action(&mallory_page), "form-action 'self' https://app.example");
+    assert_eq!(
+        form_action(&mallory_page),
+        "form-action 'self' https://app.example"
+    );
     assert_eq!(
         form_action(&page_for(custom).await),
         "form-action 'self' com.example.app:"

@@ -120,9 +120,9 @@ fn expiry(e: Expiry, current: Option<DateTime<Utc>>) -> Result<Option<DateTime<U
     match e {
         Expiry::Keep => Ok(current),
         Expiry::Never => Ok(None),
-        Expiry::In(secs) if secs > 0 && secs <= 100 * 365 * 86_400 => {
-            Ok(Some(crate::time::after_seconds(ferrodon_storage::now(), secs, "Expires in")?))
-        }
+        Expiry::In(secs) if secs > 0 && secs <= 100 * 365 * 86_400 => Ok(Some(
+            crate::time::after_seconds(ferrodon_storage::now(), secs, "Expires in")?,
+        )),
         Expiry::In(secs) if secs > 0 => Err(ServiceError::invalid(
             "Expires in must be less than or equal to 3153600000",
         )),
@@ -335,7 +335,9 @@ impl CompiledFilters {
         // Per filter: (start, keyword order, end) of the best occurrence.
         let mut best: Vec<Option<(usize, usize, usize)>> = vec![None; self.filters.len()];
         'occurrences: for m in ac.find_overlapping_iter(folded.as_str()) {
-            let users = owners.get(m.pattern().as_usize()).map_or(&[][..], Vec::as_slice);
+            let users = owners
+                .get(m.pattern().as_usize())
+                .map_or(&[][..], Vec::as_slice);
             for o in users {
                 if *budget == 0 {
                     tracing::warn!("filter keyword matching stopped at its budget");
@@ -492,9 +494,9 @@ impl FilterMatcher {
             None if self.compiled.keywords.is_some() => {
                 // Not among the statuses scanned up front: one text, bounded.
                 let mut budget = SCAN_BUDGET / 100;
-                scanned =
-                    self.compiled
-                        .scan(&searchable_text(proper), &self.active, &mut budget);
+                scanned = self
+                    .compiled
+                    .scan(&searchable_text(proper), &self.active, &mut budget);
                 scanned.as_slice()
             }
             None => &[],
@@ -551,14 +553,12 @@ impl Services {
             let ids: Vec<i64> = filters.iter().map(|f| f.id).collect();
             let keywords = store::keywords_of(db, &ids).await?;
             let filter_statuses = store::statuses_of(db, &ids).await?;
-            let compiled = tokio::task::spawn_blocking(move || {
-                compile(filters, keywords, filter_statuses)
-            })
-            .await
-            .map_err(|e| ServiceError::Internal(format!("compiling filters: {e}")))?;
+            let compiled =
+                tokio::task::spawn_blocking(move || compile(filters, keywords, filter_statuses))
+                    .await
+                    .map_err(|e| ServiceError::Internal(format!("compiling filters: {e}")))?;
             let compiled = Arc::new(compiled);
-            self.filter_cache()
-                .put(viewer, version, compiled.clone());
+            self.filter_cache().put(viewer, version, compiled.clone());
             compiled
         };
         let now = ferrodon_storage::now();
@@ -1051,7 +1051,10 @@ mod tests {
 
     #[test]
     fn keywords_match_case_insensitively_and_by_word() {
-        assert_eq!(finds(&[kw(1, "cat", true)], "A CAT sat"), Some("CAT".into()));
+        assert_eq!(
+            finds(&[kw(1, "cat", true)], "A CAT sat"),
+            Some("CAT".into())
+        );
         assert_eq!(finds(&[kw(1, "cat", true)], "concatenate"), None);
         assert_eq!(
             finds(&[kw(1, "cat", false)], "concatenate"),
@@ -1085,9 +1088,18 @@ mod tests {
             finds(&[kw(1, "hot", false), kw(1, "hot dog", false)], "a hot dog"),
             Some("hot".into())
         );
-        assert_eq!(finds(&[kw(1, "ΣΟΦΟΣ", true)], "ὁ σοφός σοφος"), Some("σοφος".into()));
-        assert_eq!(finds(&[kw(1, "straße", true)], "STRAẞE"), Some("STRAẞE".into()));
-        assert_eq!(finds(&[kw(1, "i̇stanbul", true)], "İSTANBUL"), Some("İSTANBUL".into()));
+        assert_eq!(
+            finds(&[kw(1, "ΣΟΦΟΣ", true)], "ὁ σοφός σοφος"),
+            Some("σοφος".into())
+        );
+        assert_eq!(
+            finds(&[kw(1, "straße", true)], "STRAẞE"),
+            Some("STRAẞE".into())
+        );
+        assert_eq!(
+            finds(&[kw(1, "i̇stanbul", true)], "İSTANBUL"),
+            Some("İSTANBUL".into())
+        );
     }
 
     #[test]
@@ -1101,7 +1113,11 @@ mod tests {
         let hits = c.scan("concatenate a Cat", &[true, true, true], &mut budget);
         assert_eq!(hits, vec![(0, "Cat".into()), (1, "cat".into())]);
         let hits = c.scan("a cat", &[false, true, true], &mut budget);
-        assert_eq!(hits, vec![(1, "cat".into())], "inactive filters are skipped");
+        assert_eq!(
+            hits,
+            vec![(1, "cat".into())],
+            "inactive filters are skipped"
+        );
     }
 
     #[test]
@@ -1144,7 +1160,10 @@ mod tests {
         assert!(cache.get(a, 2).is_some());
         assert!(cache.get(a, 3).is_none(), "another version is a miss");
         cache.put(a, 1, compiled(10));
-        assert!(cache.get(a, 2).is_some(), "an older compile does not replace a newer one");
+        assert!(
+            cache.get(a, 2).is_some(),
+            "an older compile does not replace a newer one"
+        );
         for i in 0..(CACHE_ENTRIES as i64 + 10) {
             cache.put(AccountId(100 + i), 1, compiled(10));
         }

@@ -605,8 +605,12 @@ impl Services {
         if found.content_type == "image/jpeg" {
             return Err(ServiceError::invalid("Image content type is invalid"));
         }
-        self.verify(upload, found, "Validation failed: Image could not be verified")
-            .await?;
+        self.verify(
+            upload,
+            found,
+            "Validation failed: Image could not be verified",
+        )
+        .await?;
         let id = self.ids().next().0;
         let path = self
             .keep_upload(upload, "custom_emojis/images", id, found.ext)

@@ -24,7 +24,9 @@ pub fn after_seconds(from: DateTime<Utc>, secs: i64, what: &str) -> Result<DateT
 /// Whether `at` is a time we can keep (see [`latest`]).
 pub fn check_time(at: DateTime<Utc>, what: &str) -> Result<DateTime<Utc>> {
     if at > latest() {
-        return Err(ServiceError::invalid(format!("{what} is too far in the future")));
+        return Err(ServiceError::invalid(format!(
+            "{what} is too far in the future"
+        )));
     }
     Ok(at)
 }
@@ -37,7 +39,12 @@ mod tests {
     fn huge_durations_are_refused_not_panics() {
         let now = Utc::now();
         assert!(after_seconds(now, 60, "Duration").is_ok_and(|t| t > now));
-        for secs in [i64::MAX, i64::MAX / 1000, 1_000_000_000_000_000_000, 300_000_000_000] {
+        for secs in [
+            i64::MAX,
+            i64::MAX / 1000,
+            1_000_000_000_000_000_000,
+            300_000_000_000,
+        ] {
             assert!(after_seconds(now, secs, "Duration").is_err(), "{secs}");
         }
         assert!(after_seconds(now, i64::MIN, "Duration").is_err());

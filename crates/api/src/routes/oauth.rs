@@ -104,9 +104,9 @@ pub fn form_action_sources(redirect_uri: &str) -> String {
     let scheme = url.scheme();
     let plain = |s: &str| {
         !s.is_empty()
-            && s
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'[' | b']' | b':'))
+            && s.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'[' | b']' | b':')
+            })
     };
     match (scheme, url.host_str()) {
         ("http" | "https", Some(host)) if plain(host) => match url.port() {
@@ -267,8 +267,8 @@ pub async fn authorize_form(
     Params(p): Params<AuthorizeParams>,
 ) -> Response {
     let req = p.request();
-    let binding = binding_cookie(&state, &headers)
-        .unwrap_or_else(ferrodon_service::auth::new_form_binding);
+    let binding =
+        binding_cookie(&state, &headers).unwrap_or_else(ferrodon_service::auth::new_form_binding);
     match state.services.validate_authorize(&req).await {
         Ok(valid) => form(
             &state,
@@ -319,8 +319,7 @@ pub async fn authorize(
         async move {
             match state.services.validate_authorize(&req).await {
                 Ok(valid) => {
-                    let binding =
-                        binding.unwrap_or_else(ferrodon_service::auth::new_form_binding);
+                    let binding = binding.unwrap_or_else(ferrodon_service::auth::new_form_binding);
                     let mut res = form(
                         &state,
                         &req,

@@ -87,7 +87,9 @@ impl<R: Read + Seek> Source<R> {
         if n > WINDOW {
             return bad("read too large");
         }
-        let end = at.checked_add(n as u64).ok_or(Problem::Malformed("offset"))?;
+        let end = at
+            .checked_add(n as u64)
+            .ok_or(Problem::Malformed("offset"))?;
         if end > self.len {
             return bad("truncated");
         }
@@ -285,10 +287,7 @@ struct Mp4Box {
 fn mp4_box<R: Read + Seek>(src: &mut Source<R>, at: u64, limit: u64) -> Checked<Mp4Box> {
     let size = src.be32(at)?;
     let kind = src.tag(at + 4)?;
-    if !kind
-        .iter()
-        .all(|b| (0x20..=0x7e).contains(b) || *b == 0xa9)
-    {
+    if !kind.iter().all(|b| (0x20..=0x7e).contains(b) || *b == 0xa9) {
         return bad("box type");
     }
     let (header, total) = match size {
@@ -296,7 +295,9 @@ fn mp4_box<R: Read + Seek>(src: &mut Source<R>, at: u64, limit: u64) -> Checked<
         1 => (16, src.be64(at + 8)?),
         n => (8, u64::from(n)),
     };
-    let end = at.checked_add(total).ok_or(Problem::Malformed("box size"))?;
+    let end = at
+        .checked_add(total)
+        .ok_or(Problem::Malformed("box size"))?;
     if total < header || end > limit {
         return bad("box size");
     }
@@ -372,7 +373,8 @@ fn movie<R: Read + Seek>(src: &mut Source<R>, audio_only: bool) -> Checked<Probe
     for trak in moov_children.iter().filter(|b| &b.kind == b"trak") {
         tracks += 1;
         let trak_children = mp4_children(src, trak.body, trak.end, &mut budget)?;
-        let (Some(tkhd), Some(mdia)) = (find(&trak_children, b"tkhd"), find(&trak_children, b"mdia"))
+        let (Some(tkhd), Some(mdia)) =
+            (find(&trak_children, b"tkhd"), find(&trak_children, b"mdia"))
         else {
             return bad("track without tkhd or mdia");
         };
@@ -402,7 +404,14 @@ fn movie<R: Read + Seek>(src: &mut Source<R>, audio_only: bool) -> Checked<Probe
         if find(&stbl_children, b"stsd").is_none() {
             return bad("no stsd");
         }
-        sample_tables(src, &stbl_children, &mdats, media_bytes, fragmented, &mut budget)?;
+        sample_tables(
+            src,
+            &stbl_children,
+            &mdats,
+            media_bytes,
+            fragmented,
+            &mut budget,
+        )?;
     }
     if tracks == 0 {
         return bad("no track");
@@ -518,7 +527,9 @@ fn avif<R: Read + Seek>(src: &mut Source<R>) -> Checked<Probed> {
         let w = src.be32(ispe.body + 4)?;
         let h = src.be32(ispe.body + 8)?;
         let size = pixels_ok(u64::from(w), u64::from(h))?;
-        if largest.is_none_or(|(lw, lh)| u64::from(lw) * u64::from(lh) < u64::from(w) * u64::from(h)) {
+        if largest
+            .is_none_or(|(lw, lh)| u64::from(lw) * u64::from(lh) < u64::from(w) * u64::from(h))
+        {
             largest = Some(size);
         }
     }
@@ -609,7 +620,10 @@ fn webm<R: Read + Seek>(src: &mut Source<R>) -> Checked<Probed> {
     let len = src.size();
     let mut budget = Budget::new();
     let header = element(src, 0, len)?;
-    let Some(header_size) = header.size.filter(|s| header.id == EBML_HEADER && *s <= 4096) else {
+    let Some(header_size) = header
+        .size
+        .filter(|s| header.id == EBML_HEADER && *s <= 4096)
+    else {
         return bad("EBML header");
     };
     let mut doctype_ok = false;
@@ -741,7 +755,9 @@ fn ogg<R: Read + Seek>(src: &mut Source<R>) -> Checked<Probed> {
                 return bad("Ogg stream start");
             }
         }
-        at = data.checked_add(body).ok_or(Problem::Malformed("Ogg page"))?;
+        at = data
+            .checked_add(body)
+            .ok_or(Problem::Malformed("Ogg page"))?;
         if at > len {
             return bad("truncated Ogg page");
         }
@@ -898,13 +914,21 @@ fn mpeg_frame_len(h: u32) -> Option<u64> {
         return None;
     }
     const V1: [[u64; 15]; 3] = [
-        [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
-        [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],
-        [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],
+        [
+            0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+        ],
+        [
+            0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+        ],
+        [
+            0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+        ],
     ];
     const V2: [[u64; 15]; 2] = [
         [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
-        [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],
+        [
+            0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+        ],
     ];
     let layer_row = (layer - 1) as usize; // 0: III, 1: II, 2: I
     let kbps = if version == 3 {

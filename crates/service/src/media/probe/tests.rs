@@ -68,7 +68,11 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
     png_chunk(&mut out, b"IHDR", &ihdr);
-    png_chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    png_chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     png_chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -139,8 +143,14 @@ fn containers_that_do_not_parse_are_refused() {
         probe(&png_claiming(29_500, 29_283)),
         Err(Problem::TooManyPixels(29_500, 29_283))
     );
-    assert!(matches!(probe(&png_claiming(3, 2)), Err(Problem::Malformed(_))));
-    assert_eq!(probe(&avif(8000, 8000)), Err(Problem::TooManyPixels(8000, 8000)));
+    assert!(matches!(
+        probe(&png_claiming(3, 2)),
+        Err(Problem::Malformed(_))
+    ));
+    assert_eq!(
+        probe(&avif(8000, 8000)),
+        Err(Problem::TooManyPixels(8000, 8000))
+    );
     assert!(probe(&avif(7680, 4320)).is_ok(), "Mastodon's limit itself");
     // Each real file, cut short or with its end replaced by zeros.
     for (name, bytes) in FIXTURES {
@@ -180,7 +190,9 @@ fn containers_that_do_not_parse_are_refused() {
 fn hostile_sizes_do_not_allocate_or_loop() {
     // A box claiming 2^64 - 1 bytes, an EBML element of 2^56, a WAV of 4 GB.
     let mut mp4 = mp4box(b"ftyp", b"mp42\0\0\0\0");
-    mp4.extend_from_slice(&[0, 0, 0, 1, b'm', b'o', b'o', b'v', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    mp4.extend_from_slice(&[
+        0, 0, 0, 1, b'm', b'o', b'o', b'v', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ]);
     assert!(probe(&mp4).is_err());
     let webm = b"\x1a\x45\xdf\xa3\x01\xff\xff\xff\xff\xff\xff\xfe".to_vec();
     assert!(probe(&webm).is_err());
