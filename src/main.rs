@@ -64,6 +64,10 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Prints every route of the web role as `METHOD /path/{template}` lines
+    /// (for tests: the conformance walk and the adversarial suite).
+    #[command(hide = true)]
+    Routes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,8 +180,14 @@ enum AccountsCommand {
     },
     /// Approves an account waiting for approval.
     Approve { username: String },
-    /// Suspends an account.
+    /// Suspends an account: its statuses disappear from every reader at once.
     Suspend { username: String },
+    /// Lifts a suspension.
+    Unsuspend { username: String },
+    /// Silences (limits) an account: out of public timelines and trends.
+    Silence { username: String },
+    /// Lifts a silence.
+    Unsilence { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +239,12 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Routes = cli.command {
+        for (method, path) in ferrodon_api::route_table() {
+            println!("{method} {path}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let (config, report) =
         match ferrodon_config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
             Ok(loaded) => loaded,
@@ -291,6 +307,15 @@ fn main() -> ExitCode {
                     }
                     AccountsCommand::Suspend { username } => {
                         roles::AccountAction::Suspend(username)
+                    }
+                    AccountsCommand::Unsuspend { username } => {
+                        roles::AccountAction::Unsuspend(username)
+                    }
+                    AccountsCommand::Silence { username } => {
+                        roles::AccountAction::Silence(username, true)
+                    }
+                    AccountsCommand::Unsilence { username } => {
+                        roles::AccountAction::Silence(username, false)
                     }
                 };
                 roles::admin_accounts(config, action).await
@@ -385,7 +410,7 @@ fn main() -> ExitCode {
                 };
                 roles::jobs(config, action).await
             }
-            Command::Config { .. } => Ok(()),
+            Command::Config { .. } | Command::Routes => Ok(()),
         }
     });
     match result {

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrodon_api::{AppState, RateLimiter};
-use ferrodon_config::{Config, LogFormat, Secrets};
+use ferrodon_api::{AppState, RateLimiter, ServeOptions};
+use ferrodon_config::{Config, LogFormat, MetricsListen, Secrets};
 use ferrodon_jobs::{JobQueue, Queue, WeightedQueues, Worker, WorkerOptions};
 use ferrodon_model::IdGenerator;
 use ferrodon_service::{Instance, Services};
@@ -192,6 +192,66 @@ async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr)> {
     Ok((listener, addr))
 }
 
+/// The metrics listener, if any: `off` has none; the default address may be
+/// taken by another role on the same host (a warning, then none); an address
+/// the operator set must be free.
+async fn bind_metrics(config: &Config) -> Result<Option<(TcpListener, SocketAddr)>> {
+    let (addr, explicit) = match config.metrics_listen {
+        MetricsListen::Off => return Ok(None),
+        MetricsListen::Default(addr) => (addr, false),
+        MetricsListen::Explicit(addr) => (addr, true),
+    };
+    match TcpListener::bind(addr).await {
+        Ok(listener) => {
+            let bound = listener.local_addr()?;
+            Ok(Some((listener, bound)))
+        }
+        Err(e) if explicit => Err(RoleError::Config(format!(
+            "cannot listen on {addr} (FERRODON_METRICS_LISTEN): {e}"
+        ))),
+        Err(e) => {
+            tracing::warn!(
+                addr = %addr,
+                error = %e,
+                "cannot listen for metrics on the default address; running without /metrics (set FERRODON_METRICS_LISTEN to another address, or off)"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Connections the metrics listener serves at once (scrapers and health checks).
+const METRICS_MAX_CONNECTIONS: usize = 64;
+
+/// Serves `/metrics` (and `/health`) on the metrics listener until shutdown.
+fn spawn_metrics(
+    config: &Config,
+    listener: Option<(TcpListener, SocketAddr)>,
+    db: &Db,
+    handle: Option<PrometheusHandle>,
+    shutdown: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let (listener, _) = listener?;
+    let options = ServeOptions {
+        max_connections: METRICS_MAX_CONNECTIONS,
+        ..ServeOptions::from_config(&config.http)
+    };
+    let router = ferrodon_api::metrics_router(db.clone(), handle);
+    Some(tokio::spawn(async move {
+        if let Err(e) = ferrodon_api::serve(listener, router, options, stopped(shutdown)).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    }))
+}
+
+/// The metrics address for the "listening" log line.
+fn metrics_shown(listener: &Option<(TcpListener, SocketAddr)>) -> String {
+    listener
+        .as_ref()
+        .map(|(_, addr)| addr.to_string())
+        .unwrap_or_else(|| "off".to_owned())
+}
+
 fn worker_options(
     config: &Config,
     queues: WeightedQueues,
@@ -216,22 +276,22 @@ fn new_worker(
 ) -> Worker<Services> {
     Worker::new(
         services.jobs().clone(),
-        ferrodon_service::jobs::registry(),
+        ferrodon_service::worker::registry(),
         services.clone(),
         worker_options(config, queues, concurrency),
-        ferrodon_service::jobs::schedule(
+        ferrodon_service::worker::schedule(
             Duration::from_secs(config.worker.cleanup_interval_s),
             Duration::from_secs(config.worker.trends_interval_s),
         ),
     )
 }
 
-fn app_state(config: &Config, services: Services, metrics: Option<PrometheusHandle>) -> AppState {
+fn app_state(config: &Config, services: Services) -> AppState {
     AppState {
         services,
-        metrics,
         limiter: Arc::new(RateLimiter::default()),
         rate_limits: config.rate_limits,
+        trusted_proxies: config.http.trusted_proxies.clone().into(),
         max_body_bytes: config.max_body_bytes,
     }
 }
@@ -239,6 +299,7 @@ fn app_state(config: &Config, services: Services, metrics: Option<PrometheusHand
 /// `ferrodon serve`: migrate, then web, streaming and a worker on every queue.
 pub async fn serve(config: Config) -> Result<()> {
     let (listener, addr) = bind(&config).await?;
+    let metrics_listener = bind_metrics(&config).await?;
     let direct = connect(&config, true).await?;
     direct.migrate().await?;
     direct.close().await;
@@ -250,11 +311,17 @@ pub async fn serve(config: Config) -> Result<()> {
     let worker = new_worker(&config, &services, WeightedQueues::all(), None);
     let worker_task = tokio::spawn(worker.run(stopped(shutdown.clone())));
 
-    let router = ferrodon_api::router(app_state(&config, services.clone(), metrics))
+    let router = ferrodon_api::router(app_state(&config, services.clone()))
         .merge(ferrodon_streaming::router());
-    info!(addr = %addr, domain = %services.instance().domain, role = "serve", "listening");
-    ferrodon_api::serve(listener, router, stopped(shutdown)).await?;
+    let metrics_addr = metrics_shown(&metrics_listener);
+    let metrics_task = spawn_metrics(&config, metrics_listener, &db, metrics, shutdown.clone());
+    info!(addr = %addr, metrics_addr = %metrics_addr, domain = %services.instance().domain, role = "serve", "listening");
+    let options = ServeOptions::from_config(&config.http);
+    ferrodon_api::serve(listener, router, options, stopped(shutdown)).await?;
     let _ = worker_task.await;
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     db.close().await;
     info!("stopped");
     Ok(())
@@ -263,20 +330,28 @@ pub async fn serve(config: Config) -> Result<()> {
 /// `ferrodon web`.
 pub async fn web(config: Config) -> Result<()> {
     let (listener, addr) = bind(&config).await?;
+    let metrics_listener = bind_metrics(&config).await?;
     let db = connect(&config, false).await?;
     require_migrated(&db).await?;
     let metrics = metrics_handle();
     let services = services(&config, db.clone(), addr.port()).await?;
-    let router = ferrodon_api::router(app_state(&config, services.clone(), metrics));
+    let router = ferrodon_api::router(app_state(&config, services.clone()));
     // Jobs this process writes reach Redis right after their commit.
     let relay = ferrodon_jobs::spawn_relay(
         services.jobs(),
         Duration::from_millis(config.worker.poll_interval_ms),
     );
-    info!(addr = %addr, domain = %services.instance().domain, role = "web", "listening");
-    ferrodon_api::serve(listener, router, stopped(shutdown_channel())).await?;
+    let shutdown = shutdown_channel();
+    let metrics_addr = metrics_shown(&metrics_listener);
+    let metrics_task = spawn_metrics(&config, metrics_listener, &db, metrics, shutdown.clone());
+    info!(addr = %addr, metrics_addr = %metrics_addr, domain = %services.instance().domain, role = "web", "listening");
+    let options = ServeOptions::from_config(&config.http);
+    ferrodon_api::serve(listener, router, options, stopped(shutdown)).await?;
     if let Some(relay) = relay {
         relay.abort();
+    }
+    if let Some(task) = metrics_task {
+        let _ = task.await;
     }
     db.close().await;
     info!("stopped");
@@ -286,12 +361,25 @@ pub async fn web(config: Config) -> Result<()> {
 /// `ferrodon streaming`.
 pub async fn streaming(config: Config) -> Result<()> {
     let (listener, addr) = bind(&config).await?;
+    let metrics_listener = bind_metrics(&config).await?;
     let db = connect(&config, false).await?;
     require_migrated(&db).await?;
-    let router =
-        ferrodon_api::ops_router(db.clone(), metrics_handle()).merge(ferrodon_streaming::router());
-    info!(addr = %addr, role = "streaming", "listening");
-    ferrodon_api::serve(listener, router, stopped(shutdown_channel())).await?;
+    let router = ferrodon_api::ops_router(db.clone()).merge(ferrodon_streaming::router());
+    let shutdown = shutdown_channel();
+    let metrics_addr = metrics_shown(&metrics_listener);
+    let metrics_task = spawn_metrics(
+        &config,
+        metrics_listener,
+        &db,
+        metrics_handle(),
+        shutdown.clone(),
+    );
+    info!(addr = %addr, metrics_addr = %metrics_addr, role = "streaming", "listening");
+    let options = ServeOptions::from_config(&config.http);
+    ferrodon_api::serve(listener, router, options, stopped(shutdown)).await?;
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     db.close().await;
     info!("stopped");
     Ok(())
@@ -307,6 +395,7 @@ pub async fn worker(config: Config, queues: &[String], concurrency: Option<usize
         ));
     }
     let (listener, addr) = bind(&config).await?;
+    let metrics_listener = bind_metrics(&config).await?;
     let db = connect(&config, false).await?;
     require_migrated(&db).await?;
     let metrics = metrics_handle();
@@ -314,14 +403,21 @@ pub async fn worker(config: Config, queues: &[String], concurrency: Option<usize
     let shutdown = shutdown_channel();
     let worker = new_worker(&config, &services, queues, concurrency);
     let worker_task = tokio::spawn(worker.run(stopped(shutdown.clone())));
-    info!(addr = %addr, role = "worker", "listening");
+    let metrics_addr = metrics_shown(&metrics_listener);
+    let metrics_task = spawn_metrics(&config, metrics_listener, &db, metrics, shutdown.clone());
+    info!(addr = %addr, metrics_addr = %metrics_addr, role = "worker", "listening");
+    let options = ServeOptions::from_config(&config.http);
     ferrodon_api::serve(
         listener,
-        ferrodon_api::ops_router(db.clone(), metrics),
+        ferrodon_api::ops_router(db.clone()),
+        options,
         stopped(shutdown),
     )
     .await?;
     let _ = worker_task.await;
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     db.close().await;
     info!("stopped");
     Ok(())
@@ -351,6 +447,9 @@ pub enum AccountAction {
     },
     Approve(String),
     Suspend(String),
+    Unsuspend(String),
+    /// Silence (true) or lift it (false).
+    Silence(String, bool),
 }
 
 /// `ferrodon admin accounts …`: runs on the configured database (URLs use
@@ -385,6 +484,14 @@ pub async fn admin_accounts(config: Config, action: AccountAction) -> Result<()>
             .suspend_account(&username)
             .await
             .map(|()| format!("suspended {username}")),
+        AccountAction::Unsuspend(username) => services
+            .unsuspend_account(&username)
+            .await
+            .map(|()| format!("unsuspended {username}")),
+        AccountAction::Silence(username, on) => services
+            .silence_account(&username, on)
+            .await
+            .map(|()| format!("{} {username}", if on { "silenced" } else { "unsilenced" })),
     };
     services.db().close().await;
     println!("{}", result?);

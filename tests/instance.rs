@@ -275,7 +275,9 @@ lane_test!(metrics, |lane: Lane| async move {
     api.get("/api/v1/accounts/99999999").await.err(404);
     api.get("/api/v1/no-such-route-x7q").await.err(404);
 
-    let resp = api.get("/metrics").await;
+    // Not on the public port: Mastodon's JSON 404 there.
+    api.get("/metrics").await.err_is(404, "Not Found");
+    let resp = Api::new(server.metrics()).get("/metrics").await;
     assert_eq!(resp.status, 200, "{}", resp.describe());
     assert!(
         resp.content_type().starts_with("text/plain"),

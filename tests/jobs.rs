@@ -726,7 +726,9 @@ async fn retry_dead_command(lane: Lane) {
     assert_eq!(dead_in_default(&out), 0, "{out}");
     // The worker publishes the same figures, and per-kind counters, as metrics.
     // (The counters move when the outcome is recorded, just after the effect: poll.)
-    let worker_api = Api::new(&format!("http://{}", worker.addr));
+    let metrics_addr = ferrodon_testkit::metrics_addr(&worker.logs.lock().unwrap())
+        .expect("the worker's metrics listener");
+    let worker_api = Api::new(&format!("http://{metrics_addr}"));
     let deadline = Instant::now() + Duration::from_secs(15);
     let metrics = loop {
         let m = worker_api.get("/metrics").await;

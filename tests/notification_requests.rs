@@ -310,3 +310,47 @@ lane_test!(policies_filter_drop_and_dismiss, |lane: Lane| async move {
         .ok_json();
     assert_no_panics(&server);
 });
+
+// Mastodon's `for_limited_accounts` (filter by default): mentions from an
+// account a moderator silenced are set aside unless the recipient follows it.
+lane_test!(limited_accounts_are_filtered, |lane: Lane| async move {
+    let server = spawn(lane).await;
+    let api = Api::of(&server);
+    let admin = jobs_admin(&server, "boss").await;
+    let alice = user_token(&server, "alice").await;
+    let bob = user_token(&server, "bob").await;
+    let (a, b) = (alice.api(&api), bob.api(&api));
+    let (code, _, err) = server.command(&["admin", "accounts", "silence", "bob"]);
+    assert_eq!(code, 0, "{err}");
+    let account = api
+        .get(&format!("/api/v1/accounts/{}", bob.id))
+        .await
+        .ok_json();
+    assert_eq!(account["limited"], true, "{account}");
+    let first = str_field(&post_status(&b, "@alice hello").await, "id");
+    jobs_idle(&admin).await;
+    assert!(!notification_statuses(&a).await.contains(&first));
+    let pending = requests(&a).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["account"]["id"], bob.id.as_str());
+    // Accepting everything from limited accounts lets the next one through.
+    a.send(
+        Method::PATCH,
+        "/api/v2/notifications/policy",
+        Body::form(&[("for_limited_accounts", "accept")]),
+        &[],
+    )
+    .await
+    .ok_json();
+    let second = str_field(&post_status(&b, "@alice again").await, "id");
+    jobs_idle(&admin).await;
+    assert!(notification_statuses(&a).await.contains(&second));
+    // Lifting the silence removes the flag.
+    let (code, _, err) = server.command(&["admin", "accounts", "unsilence", "bob"]);
+    assert_eq!(code, 0, "{err}");
+    let account = api
+        .get(&format!("/api/v1/accounts/{}", bob.id))
+        .await
+        .ok_json();
+    assert!(account.get("limited").is_none(), "{account}");
+});

@@ -2,6 +2,7 @@
 //! `doorkeeper_authorize!`, `authorize_if_got_token!` and `require_user!`.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use ferrodon_model::Scope;
@@ -15,9 +16,16 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub struct Auth(pub Option<Principal>);
 
+/// The outcome of looking the request's bearer token up, once per request:
+/// the rate limiter (which keys on valid tokens) or the first extraction of
+/// [`Auth`] stores it in the request's extensions, and later extractions
+/// reuse it. `None`: the token is unknown, revoked or expired.
+#[derive(Debug, Clone)]
+pub struct ResolvedToken(pub Option<Principal>);
+
 /// The bearer token of a request, if any.
-pub fn bearer(parts: &Parts) -> Option<String> {
-    let header = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let header = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = header.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -29,10 +37,18 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = bearer(parts) else {
+        let Some(token) = bearer(&parts.headers) else {
             return Ok(Auth(None));
         };
-        match state.services.authenticate(&token).await? {
+        let found = match parts.extensions.get::<ResolvedToken>() {
+            Some(ResolvedToken(found)) => found.clone(),
+            None => {
+                let found = state.services.authenticate(&token).await?;
+                parts.extensions.insert(ResolvedToken(found.clone()));
+                found
+            }
+        };
+        match found {
             Some(principal) => Ok(Auth(Some(principal))),
             None => Err(ApiError::InvalidToken),
         }

@@ -61,6 +61,9 @@ pub struct AccountJson {
     pub fields: Vec<Field>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+    /// Silenced by a moderator (Mastodon sends it only then).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub limited: bool,
 }
 
 /// An Account entity.
@@ -147,6 +150,7 @@ pub fn account(i: &Instance, a: &Account) -> AccountJson {
         roles: Vec::new(),
         fields,
         suspended,
+        limited: a.silenced_at.is_some() && !suspended,
     }
 }
 

@@ -1,12 +1,14 @@
 //! The HTTP layer: the only crate that knows HTTP.
 //!
 //! [`router`] builds every route of the web role: the Mastodon REST API,
-//! OAuth 2, WebFinger, the default images, `/health` and `/metrics`.
-//! Handlers extract parameters ([`params::Params`]) and credentials
-//! ([`auth::Auth`]), call `ferrodon-service`, and shape Mastodon's JSON
-//! ([`entities`]); every error becomes Mastodon's error JSON in
-//! [`error`]. Around them sit request ids and JSON access logs, metrics,
-//! rate limits and a panic guard ([`middleware`]).
+//! OAuth 2, WebFinger, the default images and `/health`. Handlers extract
+//! parameters ([`params::Params`]) and credentials ([`auth::Auth`]), call
+//! `ferrodon-service`, and shape Mastodon's JSON ([`entities`]); every error
+//! becomes Mastodon's error JSON in [`error`]. Around them sit request ids
+//! and JSON access logs, metrics, rate limits and a panic guard
+//! ([`middleware`]). [`serve()`] runs a router on a listener with timeouts
+//! and a connection cap; [`metrics_router`] is the separate Prometheus
+//! listener's (`/metrics` is never on the public port).
 
 pub mod auth;
 pub mod entities;
@@ -14,9 +16,10 @@ pub mod error;
 pub mod middleware;
 pub mod params;
 pub mod routes;
+pub mod routing;
+pub mod serve;
 
-use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -24,21 +27,22 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use ferrodon_config::RateLimits;
 use ferrodon_service::Services;
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower::Layer;
 
 pub use middleware::RateLimiter;
+pub use serve::{ServeOptions, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
-    pub metrics: Option<PrometheusHandle>,
     pub limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimits,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXY_IP`).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Largest request body read (`limits.max_body_bytes`); larger ones get 413.
     pub max_body_bytes: usize,
 }
@@ -91,22 +95,36 @@ async fn db_health(db: &ferrodon_storage::Db) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text.
-async fn metrics(State(state): State<AppState>) -> Response {
-    render_metrics(state.services.db(), state.metrics.as_ref())
-}
-
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
+    // Uploads have their own body limits (the largest file plus the form).
+    let api = routes(
+        routes::media::upload_body_limit(&state),
+        routes::accounts::update_credentials_body_limit(&state),
+    )
+    .into_router()
+    .fallback(middleware::not_found)
+    .route_layer(axum::middleware::from_fn(middleware::tag_route));
+    middleware::wrap(api, state.clone()).with_state(state)
+}
+
+/// Every (method, path template) [`router`] serves, from the same calls that
+/// build it (`ferrodon routes` prints it; the adversarial suite walks it).
+pub fn route_table() -> Vec<(axum::http::Method, &'static str)> {
+    routes(0, 0).table()
+}
+
+/// The routes of [`router`], recorded as they are added.
+fn routes(upload_limit: usize, profile_limit: usize) -> routing::Routes<AppState> {
     use axum::extract::DefaultBodyLimit;
     use routes::{
         accounts, announcements, apps, conversations, discovery, filters, instance, lists, media,
         notifications, oauth, polls, relations, statuses, tags, timelines, trends,
     };
-    // Uploads have their own body limits (the largest file plus the form).
-    let upload_limit = DefaultBodyLimit::max(media::upload_body_limit(&state));
-    let profile_limit = DefaultBodyLimit::max(accounts::update_credentials_body_limit(&state));
-    let api = Router::new()
+    use routing::{delete, get, patch, post, put};
+    let upload_limit = DefaultBodyLimit::max(upload_limit);
+    let profile_limit = DefaultBodyLimit::max(profile_limit);
+    routing::Routes::new()
         .route("/api/v1/apps", post(apps::create))
         .route(
             "/api/v1/apps/verify_credentials",
@@ -122,18 +140,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/accounts/update_credentials",
-            axum::routing::patch(accounts::update_credentials)
+            patch(accounts::update_credentials)
                 .put(accounts::update_credentials)
                 .layer(profile_limit),
         )
-        .route(
-            "/api/v1/profile/avatar",
-            axum::routing::delete(accounts::delete_avatar),
-        )
-        .route(
-            "/api/v1/profile/header",
-            axum::routing::delete(accounts::delete_header),
-        )
+        .route("/api/v1/profile/avatar", delete(accounts::delete_avatar))
+        .route("/api/v1/profile/header", delete(accounts::delete_header))
         .route("/api/v2/media", post(media::create).layer(upload_limit))
         .route("/api/v1/media", post(media::create).layer(upload_limit))
         .route(
@@ -160,7 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/suggestions", get(discovery::suggestions))
         .route(
             "/api/v1/suggestions/{id}",
-            axum::routing::delete(discovery::dismiss_suggestion),
+            delete(discovery::dismiss_suggestion),
         )
         .route("/api/v1/preferences", get(discovery::preferences))
         .route("/api/v1/tags/{name}", get(tags::show))
@@ -181,10 +193,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/featured_tags/suggestions",
             get(tags::featured_suggestions),
         )
-        .route(
-            "/api/v1/featured_tags/{id}",
-            axum::routing::delete(tags::delete_featured),
-        )
+        .route("/api/v1/featured_tags/{id}", delete(tags::delete_featured))
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
         .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
@@ -260,10 +269,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/statuses/{id}/mute", post(statuses::mute))
         .route("/api/v1/statuses/{id}/unmute", post(statuses::unmute))
         .route("/api/v1/conversations", get(conversations::index))
-        .route(
-            "/api/v1/conversations/{id}",
-            axum::routing::delete(conversations::delete),
-        )
+        .route("/api/v1/conversations/{id}", delete(conversations::delete))
         .route("/api/v1/conversations/{id}/read", post(conversations::read))
         .route("/api/v1/statuses/{id}/unpin", post(statuses::unpin))
         .route(
@@ -330,7 +336,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/announcements/{id}/reactions/{name}",
-            axum::routing::put(announcements::react).delete(announcements::unreact),
+            put(announcements::react).delete(announcements::unreact),
         )
         .route("/api/v1/reports", post(announcements::report))
         .route("/api/v1/scheduled_statuses", get(routes::scheduled::index))
@@ -469,30 +475,22 @@ pub fn router(state: AppState) -> Router {
             get(instance::missing_header),
         )
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
+}
+
+/// `/health` alone (and Mastodon's 404 for anything else), for the public
+/// port of roles that serve no API (worker, streaming).
+pub fn ops_router(db: ferrodon_storage::Db) -> Router {
+    async fn ops_health(State(db): State<ferrodon_storage::Db>) -> Response {
+        db_health(&db).await
+    }
+    Router::new()
+        .route("/health", get(ops_health))
         .fallback(middleware::not_found)
-        .route_layer(axum::middleware::from_fn(middleware::tag_route));
-    middleware::wrap(api, state.clone()).with_state(state)
+        .with_state(db)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then finishes
-/// the requests in flight. Trailing slashes are ignored (`/api/v1/instance/`).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash().layer(router);
-    let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-        SocketAddr,
-    >(app);
-    axum::serve(listener, make)
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// `/health` and `/metrics` alone, for roles that serve no API (worker, streaming).
-pub fn ops_router(db: ferrodon_storage::Db, metrics: Option<PrometheusHandle>) -> Router {
+/// The metrics listener's routes: `/metrics` (Prometheus text) and `/health`.
+pub fn metrics_router(db: ferrodon_storage::Db, metrics: Option<PrometheusHandle>) -> Router {
     #[derive(Clone)]
     struct Ops {
         db: ferrodon_storage::Db,

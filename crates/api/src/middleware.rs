@@ -1,10 +1,14 @@
 //! Around every request: a request id, a JSON access log line and metrics;
 //! the client's address; rate limits with Mastodon's numbers and headers;
 //! JSON bodies for errors that would otherwise have none; a panic guard.
+//!
+//! Metric labels never come from the client: methods outside the standard
+//! nine are `other`, requests that matched no route are `unmatched`, and the
+//! route label is the matched pattern (`/api/v1/statuses/{id}`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::Router;
@@ -19,6 +23,7 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
+use crate::auth::{ResolvedToken, bearer};
 use crate::error::{ApiError, error_response, reason};
 use crate::{AppState, ClientIp};
 
@@ -87,7 +92,7 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router<AppState> {
                 )
             },
         ))
-        .layer(axum::middleware::from_fn(observe))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -117,19 +122,15 @@ fn request_id(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
 }
 
-/// Whether an address is a proxy we trust to tell us the client's address.
-fn trusted_proxy(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
-        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
-    }
-}
-
 /// The client address: the peer, or behind trusted proxies the rightmost
-/// `X-Forwarded-For` entry that is not itself a trusted proxy.
-fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
-    let peer = peer.unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    if !trusted_proxy(peer) {
+/// `X-Forwarded-For` entry that is not itself a trusted proxy (as Rails'
+/// `remote_ip`). IPv4-mapped IPv6 addresses count as the IPv4 address.
+fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let trusted_proxy = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer
+        .map(|ip| ip.to_canonical())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    if !trusted_proxy(&peer) {
         return peer;
     }
     let forwarded: Vec<IpAddr> = headers
@@ -137,26 +138,44 @@ fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap) -> IpAddr {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     forwarded
         .into_iter()
         .rev()
-        .find(|ip| !trusted_proxy(*ip))
+        .find(|ip| !trusted_proxy(ip))
         .unwrap_or(peer)
 }
 
+/// The method as a metric label: the standard methods by name, anything
+/// else (extension methods, up to the request line's size) as `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Outermost layer: request id, client address, access log, metrics.
-async fn observe(mut req: Request, next: Next) -> Response {
+async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(req.headers());
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let ip = client_ip(peer, req.headers());
+    let ip = client_ip(peer, req.headers(), &state.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);
     let mut res = next.run(req).instrument(span.clone()).await;
@@ -169,7 +188,7 @@ async fn observe(mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".to_owned());
     span.in_scope(|| {
         tracing::info!(
-            method = %method,
+            method,
             path = %path,
             route = %route,
             status,
@@ -180,14 +199,14 @@ async fn observe(mut req: Request, next: Next) -> Response {
     });
     metrics::counter!(
         "ferrodon_http_requests_total",
-        "method" => method.to_string(),
+        "method" => method,
         "route" => route.clone(),
         "status" => status.to_string()
     )
     .increment(1);
     metrics::histogram!(
         "ferrodon_http_request_duration_seconds",
-        "method" => method.to_string(),
+        "method" => method,
         "route" => route
     )
     .record(elapsed.as_secs_f64());
@@ -225,10 +244,37 @@ async fn json_errors(req: Request, next: Next) -> Response {
 /// Fixed-window request counters, as Rack::Attack keeps them.
 ///
 /// Counters live in this process: with several web processes each enforces
-/// the limit on its own share of the traffic.
-#[derive(Debug, Default)]
+/// the limit on its own share of the traffic. The table holds at most
+/// `max_keys` keys. When it is full, windows that have ended are swept out
+/// (at most once a second, so a full table costs no more than that); if it
+/// is still full, a request under a *new* key is let through uncounted
+/// (fail open), logged and counted in `ferrodon_rate_limit_untracked_total`,
+/// while keys already in the table stay limited. Failing closed would let
+/// whoever fills the table (every key is a distinct client address, /64 or
+/// valid token) lock out every client not yet seen; failing open costs only
+/// the per-client limit of newcomers until windows end (5 to 30 minutes),
+/// and memory stays bounded either way.
+#[derive(Debug)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (i64, u32)>>,
+    windows: Mutex<Windows>,
+    max_keys: usize,
+}
+
+#[derive(Debug, Default)]
+struct Windows {
+    /// Key → (end of its window, unix seconds; requests counted in it).
+    map: HashMap<String, (i64, u32)>,
+    last_sweep: i64,
+    last_warning: i64,
+}
+
+/// Keys a limiter holds by default (about 10 MB at most).
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::with_max_keys(DEFAULT_MAX_KEYS)
+    }
 }
 
 /// The outcome of one counted request.
@@ -241,25 +287,61 @@ pub struct Decision {
 }
 
 impl RateLimiter {
+    /// A limiter holding at most `max_keys` keys.
+    pub fn with_max_keys(max_keys: usize) -> RateLimiter {
+        RateLimiter {
+            windows: Mutex::new(Windows::default()),
+            max_keys: max_keys.max(1),
+        }
+    }
+
+    /// Keys held now.
+    pub fn len(&self) -> usize {
+        self.windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .len()
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Counts a request for `key` in the current `period_secs` window.
     pub fn hit(&self, key: &str, limit: u32, period_secs: i64, now: DateTime<Utc>) -> Decision {
+        let period_secs = period_secs.max(1);
         let ts = now.timestamp();
-        let window = ts - ts.rem_euclid(period_secs);
-        let reset = DateTime::from_timestamp(window + period_secs, 0).unwrap_or(now);
-        let Ok(mut map) = self.windows.lock() else {
-            return Decision {
-                allowed: true,
-                limit,
-                remaining: limit,
-                reset,
-            };
-        };
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| *start + period_secs > ts);
+        let window_end = ts - ts.rem_euclid(period_secs) + period_secs;
+        let reset = DateTime::from_timestamp(window_end, 0).unwrap_or(now);
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let w = &mut *windows;
+        if !w.map.contains_key(key) && w.map.len() >= self.max_keys {
+            if ts > w.last_sweep {
+                w.map.retain(|_, (end, _)| *end > ts);
+                w.last_sweep = ts;
+            }
+            if w.map.len() >= self.max_keys {
+                metrics::counter!("ferrodon_rate_limit_untracked_total").increment(1);
+                if ts >= w.last_warning + 60 {
+                    w.last_warning = ts;
+                    tracing::warn!(
+                        keys = w.map.len(),
+                        "rate limiter full: requests from new clients pass uncounted"
+                    );
+                }
+                return Decision {
+                    allowed: true,
+                    limit,
+                    remaining: limit,
+                    reset,
+                };
+            }
         }
-        let entry = map.entry(key.to_owned()).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
+        let entry = w.map.entry(key.to_owned()).or_insert((window_end, 0));
+        if entry.0 != window_end {
+            *entry = (window_end, 0);
         }
         entry.1 = entry.1.saturating_add(1);
         Decision {
@@ -297,9 +379,33 @@ fn ip_key(ip: IpAddr) -> String {
     }
 }
 
-/// Mastodon's throttles: sign-ups and logins per IP, API calls per token
-/// (or per IP without one), with `X-RateLimit-*` headers on API responses.
-async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Whether a request uploads media (Mastodon's `API_MEDIA_PATHS`).
+fn media_upload(method: &Method, path: &str) -> bool {
+    method == Method::POST && matches!(path, "/api/v1/media" | "/api/v2/media")
+}
+
+/// Looks the request's bearer token up once and leaves the outcome in its
+/// extensions for [`crate::auth::Auth`]. A lookup that fails (database
+/// down) leaves nothing: the extractor tries again and answers the error.
+async fn resolve_token(state: &AppState, req: &mut Request) -> Option<ferrodon_service::Principal> {
+    let token = bearer(req.headers())?;
+    match state.services.authenticate(&token).await {
+        Ok(found) => {
+            req.extensions_mut().insert(ResolvedToken(found.clone()));
+            found
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit: cannot look the token up");
+            None
+        }
+    }
+}
+
+/// Mastodon's throttles: sign-ups and logins per IP; media uploads per
+/// account; API calls per valid token, or per client address (IPv6 per
+/// /64) without one — an unknown token or another `Authorization` scheme
+/// counts as none. `X-RateLimit-*` headers go on API responses.
+async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let limits = state.rate_limits;
     let ip = req
         .extensions()
@@ -308,6 +414,13 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let now = Utc::now();
+    let media = media_upload(req.method(), &path) && limits.media > 0;
+    let api = path.starts_with("/api/") && limits.api > 0;
+    let principal = if api || media {
+        resolve_token(&state, &mut req).await
+    } else {
+        None
+    };
     let specific = match (req.method(), path.as_str()) {
         (&Method::POST, "/api/v1/accounts") if limits.sign_up > 0 => {
             Some((format!("sign_up:{}", ip_key(ip)), limits.sign_up, 1800))
@@ -315,6 +428,10 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         (&Method::POST, "/oauth/token" | "/oauth/authorize") if limits.login > 0 => {
             Some((format!("login:{}", ip_key(ip)), limits.login, 300))
         }
+        _ if media => principal
+            .as_ref()
+            .and_then(|p| p.user)
+            .map(|u| (format!("media:{}", u.account_id), limits.media, 1800)),
         _ => None,
     };
     if let Some((key, limit, period)) = specific {
@@ -323,14 +440,9 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
             return ApiError::RateLimited(rate_headers(&d)).into_response();
         }
     }
-    let api = path.starts_with("/api/") && limits.api > 0;
     let decision = api.then(|| {
-        let key = match req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(token) => format!("api:token:{}", ferrodon_service::auth::token_hash(token)),
+        let key = match &principal {
+            Some(p) => format!("api:token:{}", p.token_id),
             None => format!("api:ip:{}", ip_key(ip)),
         };
         state.limiter.hit(&key, limits.api, 300, now)
@@ -368,14 +480,80 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_trusted_only_from_proxies() {
+        let trusted = ferrodon_config::HttpConfig::default_trusted_proxies();
         let mut h = HeaderMap::new();
         h.insert(
             "x-forwarded-for",
             HeaderValue::from_static("203.0.113.9, 10.0.0.2"),
         );
-        let proxy: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let public: IpAddr = "198.51.100.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        assert_eq!(client_ip(Some(proxy), &h).to_string(), "203.0.113.9");
-        assert_eq!(client_ip(Some(public), &h), public);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let proxy = ip("10.0.0.1");
+        let public = ip("198.51.100.7");
+        assert_eq!(client_ip(Some(proxy), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(client_ip(Some(public), &h, &trusted), public);
+        // A mapped loopback peer is loopback.
+        assert_eq!(
+            client_ip(Some(ip("::ffff:127.0.0.1")), &h, &trusted),
+            ip("203.0.113.9")
+        );
+        // Only the configured proxies are believed.
+        let only: Vec<ipnet::IpNet> =
+            ferrodon_config::parse_cidr_list("10.0.0.1").unwrap_or_default();
+        assert_eq!(client_ip(Some(proxy), &h, &only), ip("10.0.0.2"));
+        assert_eq!(client_ip(Some(ip("127.0.0.1")), &h, &only), ip("127.0.0.1"));
+        assert_eq!(client_ip(Some(proxy), &h, &[]), proxy);
+    }
+
+    #[test]
+    fn methods_outside_the_standard_nine_are_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::TRACE), "TRACE");
+        let long = Method::from_bytes(&[b'X'; 5000]).unwrap_or(Method::GET);
+        assert_ne!(long, Method::GET);
+        assert_eq!(method_label(&long), "other");
+        let short = Method::from_bytes(b"PROPFIND").unwrap_or(Method::GET);
+        assert_eq!(method_label(&short), "other");
+    }
+
+    #[test]
+    fn the_limiter_holds_at_most_its_cap() {
+        let limiter = RateLimiter::with_max_keys(3);
+        let t = DateTime::from_timestamp(1_700_000_100, 0).unwrap_or_default();
+        for k in ["a", "b", "c"] {
+            assert_eq!(limiter.hit(k, 2, 300, t).remaining, 1);
+        }
+        // Full of live windows: a new key passes uncounted, and is not stored.
+        for _ in 0..10 {
+            let d = limiter.hit("new", 2, 300, t);
+            assert!(d.allowed);
+            assert_eq!(d.remaining, 2);
+        }
+        assert_eq!(limiter.len(), 3);
+        // Keys already held stay limited.
+        assert!(limiter.hit("a", 2, 300, t).allowed);
+        assert!(!limiter.hit("a", 2, 300, t).allowed);
+        // Once their windows end they are swept out and new keys are counted.
+        let later = t + chrono::Duration::seconds(300);
+        assert_eq!(limiter.hit("new", 2, 300, later).remaining, 1);
+        assert_eq!(limiter.len(), 1);
+        for i in 0..1000 {
+            limiter.hit(&format!("k{i}"), 2, 300, later);
+        }
+        assert_eq!(limiter.len(), 3, "the cap holds whatever the keys");
+    }
+
+    #[test]
+    fn windows_of_different_periods_are_kept_apart() {
+        let limiter = RateLimiter::with_max_keys(2);
+        let t = DateTime::from_timestamp(1_700_000_100, 0).unwrap_or_default();
+        // A 30-minute window is not swept when a 5-minute one ends.
+        assert!(limiter.hit("media:1", 1, 1800, t).allowed);
+        assert!(limiter.hit("api:1", 5, 300, t).allowed);
+        let later = t + chrono::Duration::seconds(400);
+        assert!(limiter.hit("api:2", 5, 300, later).allowed);
+        assert!(
+            !limiter.hit("media:1", 1, 1800, later).allowed,
+            "the media window survived the sweep"
+        );
     }
 }

@@ -3,6 +3,13 @@
 //! object; `key[]=` builds arrays and `key[sub]=` objects. Values are then
 //! read leniently: booleans as `true`/`false`/`1`/`0`, numbers as strings,
 //! empty strings as absent.
+//!
+//! Hostile input is bounded as Rack bounds it: a key nests at most
+//! [`MAX_DEPTH`] levels (JSON bodies too), a request carries at most
+//! [`MAX_PARAMS`] parameters (query pairs, form pairs and multipart fields
+//! together) and [`MAX_KEY_BYTES`] bytes of keys. Anything past a limit is a
+//! 400, before the handler runs. Nothing here recurses over input: keys are
+//! placed and values walked with loops, so no input can exhaust the stack.
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -25,14 +32,65 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Params<T> {
     }
 }
 
+/// Deepest nesting of a parameter key (`a[b][c]` is 3 levels) or of a JSON
+/// body (`{"a": {"b": {"c": 1}}}` is 3 levels): Rack's `param_depth_limit`.
+pub const MAX_DEPTH: usize = 100;
+/// Most parameters in one request: Rack 3's `params_limit`.
+pub const MAX_PARAMS: usize = 4096;
+/// Most bytes of parameter keys (decoded) in one request: old Rack's
+/// `key_space_limit`.
+pub const MAX_KEY_BYTES: usize = 64 * 1024;
+/// Longest error message built from parameters (paths and values are echoed).
+const MAX_MESSAGE_CHARS: usize = 300;
+
+fn too_deep() -> ApiError {
+    ApiError::BadRequest(format!(
+        "Parameters are nested too deeply (at most {MAX_DEPTH} levels)"
+    ))
+}
+
 /// Whether any string (key or value) holds a NUL, which no text column accepts.
 fn has_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if s.contains('\0') => return true,
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                if map.keys().any(|k| k.contains('\0')) {
+                    return true;
+                }
+                stack.extend(map.values());
+            }
+            _ => {}
+        }
     }
+    false
+}
+
+/// How many levels of arrays and objects `v` nests (a scalar is 0).
+fn depth(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, level)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(level + 1);
+        stack.extend(children.map(|c| (c, level + 1)));
+    }
+    deepest
+}
+
+/// `message` cut to a bounded length, on a character boundary.
+fn bounded(mut message: String) -> String {
+    if let Some((at, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        message.truncate(at);
+        message.push('…');
+    }
+    message
 }
 
 /// Reads parameters already merged into an object.
@@ -40,11 +98,11 @@ pub fn read<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path.is_empty() {
-            ApiError::BadRequest(format!("Invalid parameters: {inner}"))
+        ApiError::BadRequest(bounded(if path == "." || path.is_empty() {
+            format!("Invalid parameters: {inner}")
         } else {
-            ApiError::BadRequest(format!("Invalid value for `{path}`: {inner}"))
-        }
+            format!("Invalid value for `{path}`: {inner}")
+        }))
     })
 }
 
@@ -173,11 +231,9 @@ async fn collect_raw<S: Send + Sync>(
     {
         return Err(ApiError::PayloadTooLarge);
     }
-    let mut out = Map::new();
+    let mut out = Builder::default();
     if let Some(query) = req.uri().query() {
-        for (k, v) in form_pairs(query.as_bytes()) {
-            insert(&mut out, &k, Value::String(v));
-        }
+        out.add_pairs(query.as_bytes())?;
     }
     let content_type = req
         .headers()
@@ -203,6 +259,8 @@ async fn collect_raw<S: Send + Sync>(
                 Err(e) => return Err(multipart_error(e)),
             };
             let name = field.name().unwrap_or("").to_owned();
+            // Every field counts, files and nameless ones too.
+            out.count(&name)?;
             let is_file = field.file_name().is_some();
             if let Some((rules, received)) = files.as_mut()
                 && is_file
@@ -237,9 +295,9 @@ async fn collect_raw<S: Send + Sync>(
             }
             let text = String::from_utf8(bytes.to_vec())
                 .map_err(|_| ApiError::BadRequest(format!("Field `{name}` is not UTF-8")))?;
-            insert(&mut out, &name, Value::String(text));
+            out.place(&name, Value::String(text))?;
         }
-        return Ok(Value::Object(out));
+        return Ok(Value::Object(out.map));
     }
     let body = axum::body::to_bytes(req.into_body(), limit)
         .await
@@ -251,15 +309,20 @@ async fn collect_raw<S: Send + Sync>(
             }
         })?;
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(out));
+        return Ok(Value::Object(out.map));
     }
     if mime == "application/json" || mime.ends_with("+json") {
+        // serde_json itself stops at 128 levels; the parameters' own limit
+        // is lower.
         let parsed: Value = serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("Malformed JSON body: {e}")))?;
+        if depth(&parsed) > MAX_DEPTH {
+            return Err(too_deep());
+        }
         match parsed {
             Value::Object(map) => {
                 for (k, v) in map {
-                    out.insert(k, v);
+                    out.map.insert(k, v);
                 }
             }
             _ => {
@@ -274,13 +337,11 @@ async fn collect_raw<S: Send + Sync>(
                 "Malformed form body: not UTF-8".to_owned(),
             ));
         }
-        for (k, v) in form_pairs(&body) {
-            insert(&mut out, &k, Value::String(v));
-        }
+        out.add_pairs(&body)?;
     } else {
         return Err(ApiError::UnsupportedMediaType);
     }
-    Ok(Value::Object(out))
+    Ok(Value::Object(out.map))
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {
@@ -302,67 +363,107 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+/// Parameters being gathered, with what counts against the limits.
+#[derive(Debug, Default)]
+struct Builder {
+    map: Map<String, Value>,
+    params: usize,
+    key_bytes: usize,
 }
 
-/// Inserts `value` under a Rails-style key: `a`, `a[]`, `a[b]`, `a[0][b]`.
-fn insert(out: &mut Map<String, Value>, key: &str, value: Value) {
+impl Builder {
+    /// Counts one parameter named `key` against [`MAX_PARAMS`] and [`MAX_KEY_BYTES`].
+    fn count(&mut self, key: &str) -> Result<(), ApiError> {
+        self.params += 1;
+        if self.params > MAX_PARAMS {
+            return Err(ApiError::BadRequest(format!(
+                "Too many parameters (at most {MAX_PARAMS})"
+            )));
+        }
+        self.key_bytes = self.key_bytes.saturating_add(key.len());
+        if self.key_bytes > MAX_KEY_BYTES {
+            return Err(ApiError::BadRequest(format!(
+                "Parameter keys are too long (at most {MAX_KEY_BYTES} bytes in all)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Places a value already counted.
+    fn place(&mut self, key: &str, value: Value) -> Result<(), ApiError> {
+        insert(&mut self.map, key, value)
+    }
+
+    /// Counts and places every pair of an `application/x-www-form-urlencoded` text.
+    fn add_pairs(&mut self, bytes: &[u8]) -> Result<(), ApiError> {
+        for (k, v) in url::form_urlencoded::parse(bytes) {
+            self.count(&k)?;
+            self.place(&k, Value::String(v.into_owned()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts `value` under a Rails-style key: `a`, `a[]`, `a[b]`, `a[0][b]`;
+/// a key nesting more than [`MAX_DEPTH`] levels is refused.
+fn insert(out: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), ApiError> {
     let (head, rest) = match key.find('[') {
         Some(i) => (&key[..i], &key[i..]),
         None => (key, ""),
     };
     if head.is_empty() {
-        return;
+        return Ok(());
     }
     let mut segments = Vec::new();
     let mut rest = rest;
     while let Some(stripped) = rest.strip_prefix('[') {
         let Some(end) = stripped.find(']') else { break };
+        if segments.len() + 1 >= MAX_DEPTH {
+            return Err(too_deep());
+        }
         segments.push(&stripped[..end]);
         rest = &stripped[end + 1..];
     }
     let slot = out.entry(head.to_owned()).or_insert(Value::Null);
     place(slot, &segments, value);
+    Ok(())
 }
 
+/// Puts `value` at `segments` below `slot`, making arrays (`[]`) and objects
+/// (`[name]`) on the way; a loop, so depth costs no stack.
 fn place(slot: &mut Value, segments: &[&str], value: Value) {
-    let Some((first, rest)) = segments.split_first() else {
-        *slot = value;
-        return;
-    };
-    if first.is_empty() {
-        if !slot.is_array() {
-            *slot = Value::Array(Vec::new());
-        }
-        if let Value::Array(items) = slot {
+    let mut slot = slot;
+    let mut segments = segments;
+    while let Some((first, rest)) = segments.split_first() {
+        if first.is_empty() {
+            if !slot.is_array() {
+                *slot = Value::Array(Vec::new());
+            }
+            let Value::Array(items) = slot else { return };
             if rest.is_empty() {
                 items.push(value);
-            } else {
-                // `a[][b]=1&a[][c]=2` builds one object until a key repeats.
-                let reuse = items
-                    .last()
-                    .and_then(|v| v.as_object())
-                    .is_some_and(|o| rest.first().is_some_and(|k| !o.contains_key(*k)));
-                if !reuse {
-                    items.push(Value::Object(Map::new()));
-                }
-                if let Some(last) = items.last_mut() {
-                    place(last, rest, value);
-                }
+                return;
             }
+            // `a[][b]=1&a[][c]=2` builds one object until a key repeats.
+            let reuse = items
+                .last()
+                .and_then(|v| v.as_object())
+                .is_some_and(|o| rest.first().is_some_and(|k| !o.contains_key(*k)));
+            if !reuse {
+                items.push(Value::Object(Map::new()));
+            }
+            let Some(last) = items.last_mut() else { return };
+            slot = last;
+        } else {
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            let Value::Object(map) = slot else { return };
+            slot = map.entry((*first).to_owned()).or_insert(Value::Null);
         }
-        return;
+        segments = rest;
     }
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
-    }
-    if let Value::Object(map) = slot {
-        let child = map.entry((*first).to_owned()).or_insert(Value::Null);
-        place(child, rest, value);
-    }
+    *slot = value;
 }
 
 /// Lenient readers for `#[serde(deserialize_with = "…")]`.
@@ -446,6 +547,7 @@ pub mod de {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -453,7 +555,7 @@ mod tests {
     fn parse(pairs: &[(&str, &str)]) -> Value {
         let mut out = Map::new();
         for (k, v) in pairs {
-            insert(&mut out, k, Value::String((*v).to_owned()));
+            insert(&mut out, k, Value::String((*v).to_owned())).unwrap();
         }
         Value::Object(out)
     }
@@ -483,5 +585,196 @@ mod tests {
         );
         // Odd keys never panic.
         let _ = parse(&[("[x]", "1"), ("a[", "2"), ("b]]", "3"), ("c[][]", "4")]);
+    }
+
+    fn request(
+        uri: &str,
+        content_type: Option<&str>,
+        body: impl Into<axum::body::Body>,
+    ) -> Request {
+        let mut builder = Request::builder().method("POST").uri(uri);
+        if let Some(ct) = content_type {
+            builder = builder.header(CONTENT_TYPE, ct);
+        }
+        builder.body(body.into()).unwrap()
+    }
+
+    async fn gather(req: Request) -> Result<Value, ApiError> {
+        collect(req, &(), 1024 * 1024).await
+    }
+
+    fn message(e: ApiError) -> String {
+        match e {
+            ApiError::BadRequest(m) => m,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    fn nested_key(levels: usize) -> String {
+        format!("a{}", "[b]".repeat(levels - 1))
+    }
+
+    #[tokio::test]
+    async fn depth_is_capped_at_100_levels() {
+        let ok = gather(request(&format!("/?{}=1", nested_key(MAX_DEPTH)), None, "")).await;
+        let mut v = &ok.unwrap()["a"];
+        let mut levels = 1;
+        while let Some(child) = v.get("b") {
+            v = child;
+            levels += 1;
+        }
+        assert_eq!((levels, v), (MAX_DEPTH, &json!("1")));
+        for levels in [MAX_DEPTH + 1, 5_000] {
+            let key = nested_key(levels);
+            let e = gather(request(&format!("/?{key}=1"), None, "")).await;
+            assert!(message(e.unwrap_err()).contains("nested too deeply"));
+            let e = gather(request("/", Some(FORM), format!("{key}=1&name=x"))).await;
+            assert!(message(e.unwrap_err()).contains("nested too deeply"));
+        }
+        // `[]` levels count the same.
+        let key = format!("a{}", "[]".repeat(MAX_DEPTH));
+        assert!(
+            gather(request(&format!("/?{key}=1"), None, ""))
+                .await
+                .is_err()
+        );
+    }
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    #[tokio::test]
+    async fn deep_json_is_refused() {
+        let deep = |levels: usize| {
+            format!(
+                "{{\"a\":{}1{}}}",
+                "[".repeat(levels - 1),
+                "]".repeat(levels - 1)
+            )
+        };
+        assert!(
+            gather(request("/", Some("application/json"), deep(MAX_DEPTH)))
+                .await
+                .is_ok()
+        );
+        for levels in [MAX_DEPTH + 1, 127, 129, 5_000] {
+            let e = gather(request("/", Some("application/json"), deep(levels))).await;
+            assert!(matches!(e, Err(ApiError::BadRequest(_))), "{levels}: {e:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn parameter_count_is_capped() {
+        let pairs = |n: usize| vec!["a[]=1"; n].join("&");
+        let ok = gather(request("/", Some(FORM), pairs(MAX_PARAMS)))
+            .await
+            .unwrap();
+        assert_eq!(ok["a"].as_array().map(Vec::len), Some(MAX_PARAMS));
+        let e = gather(request("/", Some(FORM), pairs(MAX_PARAMS + 1))).await;
+        assert!(message(e.unwrap_err()).contains("Too many parameters"));
+        // Query and body count together.
+        let e = gather(request(
+            &format!("/?{}", pairs(10)),
+            Some(FORM),
+            pairs(MAX_PARAMS - 9),
+        ))
+        .await;
+        assert!(message(e.unwrap_err()).contains("Too many parameters"));
+        // So do multipart fields.
+        let boundary = "XyZ";
+        let mut body = String::new();
+        for _ in 0..=MAX_PARAMS {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"a[]\"\r\n\r\n1\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let ct = format!("multipart/form-data; boundary={boundary}");
+        let e = gather(request("/", Some(&ct), body)).await;
+        assert!(message(e.unwrap_err()).contains("Too many parameters"));
+    }
+
+    #[tokio::test]
+    async fn key_bytes_are_capped() {
+        let long = "k".repeat(MAX_KEY_BYTES / 2);
+        let body = format!("{long}a=1&{long}b=2");
+        let e = gather(request("/", Some(FORM), body)).await;
+        assert!(message(e.unwrap_err()).contains("keys are too long"));
+        let body = format!("{long}=1");
+        assert!(gather(request("/", Some(FORM), body)).await.is_ok());
+    }
+
+    #[test]
+    fn echoed_values_are_bounded() {
+        #[derive(Debug, serde::Deserialize)]
+        struct P {
+            #[serde(default, deserialize_with = "de::opt_id")]
+            #[allow(dead_code)]
+            id: Option<i64>,
+        }
+        let e = read::<P>(json!({"id": "x".repeat(100_000)})).unwrap_err();
+        assert!(message(e).chars().count() <= MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn reading_the_deepest_allowed_values_fits_a_small_stack() {
+        // What `read` does with values at the depth limit recurses (serde),
+        // so it must fit well inside a runtime worker's 2 MiB stack: here a
+        // quarter of it, in a debug build.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct P {
+            #[serde(default, deserialize_with = "de::opt_bool")]
+            flag: Option<bool>,
+            #[serde(default, deserialize_with = "de::string_list")]
+            list: Vec<String>,
+            #[serde(default, deserialize_with = "de::opt_string")]
+            text: Option<String>,
+            #[serde(default, deserialize_with = "de::opt_id")]
+            id: Option<i64>,
+            #[serde(default)]
+            raw: Option<Value>,
+        }
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(|| {
+                let mut deep = json!(1);
+                for i in 0..MAX_DEPTH - 1 {
+                    deep = if i % 2 == 0 {
+                        json!([deep])
+                    } else {
+                        json!({ "k": deep })
+                    };
+                }
+                for field in ["flag", "list", "text", "id", "raw"] {
+                    let mut body = Map::new();
+                    body.insert(field.to_owned(), deep.clone());
+                    let v = Value::Object(body);
+                    assert_eq!(depth(&v), MAX_DEPTH);
+                    let _ = read::<P>(v);
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn deep_values_cost_no_stack() {
+        // Walking and dropping run on a small stack: nothing recurses.
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let mut out = Map::new();
+                let key = nested_key(MAX_DEPTH);
+                for _ in 0..50 {
+                    insert(&mut out, &key, Value::String("x".into())).unwrap();
+                }
+                let v = Value::Object(out);
+                assert!(!has_nul(&v));
+                assert_eq!(depth(&v), MAX_DEPTH);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

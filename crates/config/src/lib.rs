@@ -115,12 +115,64 @@ impl fmt::Debug for RedisConfig {
 /// Request rate limits, with Mastodon's numbers as defaults (0 turns one off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Requests per 5 minutes per access token (or per IP without a token).
+    /// Requests per 5 minutes per valid access token (or per client address without one).
     pub api: u32,
     /// Sign-ups through the API per 30 minutes per IP.
     pub sign_up: u32,
     /// Password logins (`/oauth/token` password grant, the sign-in form) per 5 minutes per IP.
     pub login: u32,
+    /// Media uploads (`POST /api/v1/media`, `/api/v2/media`) per 30 minutes per account,
+    /// whatever `api` is (Mastodon's `throttle_api_media`).
+    pub media: u32,
+}
+
+/// How the server treats connections (every listener of every role).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's headers (from the connection's
+    /// start, or from the first byte of a later request on a kept-alive one).
+    pub header_read_timeout_s: u64,
+    /// The longest pause between request body bytes, in seconds.
+    pub body_read_timeout_s: u64,
+    /// Seconds a connection with no request in flight stays open.
+    pub keepalive_timeout_s: u64,
+    /// Connections served at once per process; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXY_IP`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl HttpConfig {
+    /// Rails' default trusted proxies: loopback, private and link-local ranges.
+    pub fn default_trusted_proxies() -> Vec<ipnet::IpNet> {
+        parse_cidr_list(DEFAULT_TRUSTED_PROXIES).unwrap_or_default()
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_s: 10,
+            body_read_timeout_s: 30,
+            keepalive_timeout_s: 20,
+            max_connections: 4096,
+            trusted_proxies: HttpConfig::default_trusted_proxies(),
+        }
+    }
+}
+
+const DEFAULT_TRUSTED_PROXIES: &str = "127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10";
+
+/// Where `/metrics` is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// `off`: no metrics listener.
+    Off,
+    /// The default address: if it is taken (several roles on one host), the
+    /// process warns and runs without it.
+    Default(SocketAddr),
+    /// An address the operator set: the process refuses to start without it.
+    Explicit(SocketAddr),
 }
 
 /// Public facts about the instance.
@@ -208,6 +260,9 @@ pub struct Config {
     pub scheduled_min_offset_s: u64,
     pub media: MediaConfig,
     pub rate_limits: RateLimits,
+    pub http: HttpConfig,
+    /// The Prometheus listener (`metrics.listen`), apart from the public port.
+    pub metrics_listen: MetricsListen,
     pub log_level: String,
     pub log_format: LogFormat,
     pub worker: WorkerConfig,
@@ -464,7 +519,7 @@ pub const SETTINGS: &[Setting] = &[
         env: &["FERRODON_RATE_LIMIT_API"],
         default: "300",
         secret: false,
-        doc: "API requests per 5 minutes per token (per IP without one); 0 = unlimited.",
+        doc: "API requests per 5 minutes per valid access token, otherwise per client address (IPv6 per /64; an invalid token counts as none); 0 = unlimited.",
     },
     Setting {
         key: "rate_limits.sign_up",
@@ -479,6 +534,55 @@ pub const SETTINGS: &[Setting] = &[
         default: "25",
         secret: false,
         doc: "Password logins per 5 minutes per IP; 0 = unlimited.",
+    },
+    Setting {
+        key: "rate_limits.media",
+        env: &["FERRODON_RATE_LIMIT_MEDIA"],
+        default: "30",
+        secret: false,
+        doc: "Media uploads (POST /api/v1/media, /api/v2/media) per 30 minutes per account, whatever rate_limits.api is; 0 = unlimited.",
+    },
+    Setting {
+        key: "http.trusted_proxies",
+        env: &["TRUSTED_PROXY_IP"],
+        default: "127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10",
+        secret: false,
+        doc: "Comma-separated CIDRs (or addresses) of the reverse proxies whose X-Forwarded-For names the client (for rate limits and logs); replaces the default list; none trusts no proxy.",
+    },
+    Setting {
+        key: "http.header_read_timeout_s",
+        env: &["FERRODON_HEADER_READ_TIMEOUT"],
+        default: "10",
+        secret: false,
+        doc: "Seconds a client has to send a request's headers (from the connection's start, or from the first byte of a later request); then the connection is closed.",
+    },
+    Setting {
+        key: "http.body_read_timeout_s",
+        env: &["FERRODON_BODY_READ_TIMEOUT"],
+        default: "30",
+        secret: false,
+        doc: "The longest pause between request body bytes, in seconds; a stalled request gets 408 (or its connection is closed once the answer has started).",
+    },
+    Setting {
+        key: "http.keepalive_timeout_s",
+        env: &["FERRODON_KEEPALIVE_TIMEOUT"],
+        default: "20",
+        secret: false,
+        doc: "Seconds a kept-alive connection with no request in flight stays open.",
+    },
+    Setting {
+        key: "http.max_connections",
+        env: &["FERRODON_MAX_CONNECTIONS"],
+        default: "4096",
+        secret: false,
+        doc: "Connections one process serves at once; further ones wait in the listen backlog until one closes.",
+    },
+    Setting {
+        key: "metrics.listen",
+        env: &["FERRODON_METRICS_LISTEN"],
+        default: "127.0.0.1:9394",
+        secret: false,
+        doc: "Address and port of the Prometheus /metrics listener (never the public port, where /metrics is 404), or off. If the default is taken (several roles on one host) the process warns and runs without it; an address set here must be free.",
     },
     Setting {
         key: "log.level",
@@ -937,6 +1041,50 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
     if let Some(n) = raw.parse("limits.unattached_media_files", parse_num::<u64>)? {
         media.unattached_quota_files = n;
     }
+    let mut http = HttpConfig::default();
+    if let Some(n) = raw.parse("http.header_read_timeout_s", positive)? {
+        http.header_read_timeout_s = n;
+    }
+    if let Some(n) = raw.parse("http.body_read_timeout_s", positive)? {
+        http.body_read_timeout_s = n;
+    }
+    if let Some(n) = raw.parse("http.keepalive_timeout_s", positive)? {
+        http.keepalive_timeout_s = n;
+    }
+    if let Some(n) = raw.parse("http.max_connections", |v| {
+        parse_num::<usize>(v).and_then(|n| {
+            if (1..=1_000_000).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("expected 1 to 1000000, got {n}"))
+            }
+        })
+    })? {
+        http.max_connections = n;
+    }
+    if let Some(list) = raw.parse("http.trusted_proxies", |v| {
+        if v.eq_ignore_ascii_case("none") {
+            return Ok(Vec::new());
+        }
+        // Mastodon separates them by commas and/or spaces.
+        parse_cidr_list(&v.split_whitespace().collect::<Vec<_>>().join(","))
+    })? {
+        http.trusted_proxies = list;
+    }
+    let metrics_listen = raw
+        .parse("metrics.listen", |v| {
+            if v.eq_ignore_ascii_case("off") {
+                Ok(MetricsListen::Off)
+            } else {
+                v.parse::<SocketAddr>()
+                    .map(MetricsListen::Explicit)
+                    .map_err(|_| format!("expected address:port or off, got {v:?}"))
+            }
+        })?
+        .unwrap_or(MetricsListen::Default(SocketAddr::from((
+            [127, 0, 0, 1],
+            9394,
+        ))));
     Ok(Config {
         listen,
         domain,
@@ -983,7 +1131,10 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
             api: raw.parse("rate_limits.api", parse_num)?.unwrap_or(300),
             sign_up: raw.parse("rate_limits.sign_up", parse_num)?.unwrap_or(5),
             login: raw.parse("rate_limits.login", parse_num)?.unwrap_or(25),
+            media: raw.parse("rate_limits.media", parse_num)?.unwrap_or(30),
         },
+        http,
+        metrics_listen,
         log_level: text("log.level", "info"),
         log_format,
         worker: WorkerConfig {
@@ -1156,6 +1307,61 @@ mod tests {
         );
         assert!(parse_cidr_list("localhost").is_err());
         assert_eq!(parse_cidr_list(" , ").map(|v| v.len()), Ok(0));
+        Ok(())
+    }
+
+    #[test]
+    fn http_limits_and_the_metrics_listener() -> Result<(), ConfigError> {
+        let c = load_env(&[])?;
+        assert_eq!(c.http.header_read_timeout_s, 10);
+        assert_eq!(c.http.body_read_timeout_s, 30);
+        assert_eq!(c.http.keepalive_timeout_s, 20);
+        assert_eq!(c.http.max_connections, 4096);
+        assert_eq!(c.rate_limits.media, 30);
+        assert_eq!(
+            c.metrics_listen,
+            MetricsListen::Default(SocketAddr::from(([127, 0, 0, 1], 9394)))
+        );
+        let loopback: std::net::IpAddr = [127, 0, 0, 1].into();
+        let private: std::net::IpAddr = [10, 1, 2, 3].into();
+        let public: std::net::IpAddr = [203, 0, 113, 1].into();
+        let trusted = |c: &Config, ip: &std::net::IpAddr| {
+            c.http.trusted_proxies.iter().any(|n| n.contains(ip))
+        };
+        assert!(trusted(&c, &loopback) && trusted(&c, &private) && !trusted(&c, &public));
+
+        let c = load_env(&[
+            ("FERRODON_METRICS_LISTEN", "off"),
+            ("TRUSTED_PROXY_IP", "203.0.113.0/24 198.51.100.7"),
+            ("FERRODON_MAX_CONNECTIONS", "8"),
+            ("FERRODON_RATE_LIMIT_MEDIA", "0"),
+        ])?;
+        assert_eq!(c.metrics_listen, MetricsListen::Off);
+        assert!(trusted(&c, &public) && !trusted(&c, &loopback));
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+        assert_eq!(c.http.max_connections, 8);
+        assert_eq!(c.rate_limits.media, 0);
+        let c = load_env(&[("FERRODON_METRICS_LISTEN", "0.0.0.0:9400")])?;
+        assert_eq!(
+            c.metrics_listen,
+            MetricsListen::Explicit(SocketAddr::from(([0, 0, 0, 0], 9400)))
+        );
+        assert!(
+            load_env(&[("TRUSTED_PROXY_IP", "none")])?
+                .http
+                .trusted_proxies
+                .is_empty()
+        );
+        for (key, value) in [
+            ("FERRODON_METRICS_LISTEN", "9394"),
+            ("FERRODON_HEADER_READ_TIMEOUT", "0"),
+            ("FERRODON_KEEPALIVE_TIMEOUT", "soon"),
+            ("FERRODON_MAX_CONNECTIONS", "0"),
+            ("TRUSTED_PROXY_IP", "proxy.internal"),
+        ] {
+            let err = load_env(&[(key, value)]).err();
+            assert_eq!(err.map(|e| e.key), Some(key.to_owned()), "{key}={value}");
+        }
         Ok(())
     }
 

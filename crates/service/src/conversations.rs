@@ -10,6 +10,7 @@ use ferrodon_storage::conversations::{self, AccountConversation};
 use ferrodon_storage::statuses::{self, Status};
 
 use crate::views::StatusView;
+use crate::visibility::Hide;
 use crate::{Result, ServiceError, Services};
 
 /// A direct-message conversation as its owner sees it.
@@ -103,8 +104,9 @@ impl Services {
     ) -> Result<Vec<ConversationView>> {
         let db = self.db();
         let status_ids: Vec<StatusId> = rows.iter().map(|r| StatusId(r.last_status_id)).collect();
+        let views = self.hydrate_ids(Some(viewer), &status_ids).await?;
         let statuses: HashMap<StatusId, StatusView> = self
-            .hydrate_ids(Some(viewer), &status_ids)
+            .visible(Some(viewer), views, Hide::Nothing)
             .await?
             .into_iter()
             .map(|v| (v.status.id, v))
@@ -117,17 +119,25 @@ impl Services {
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
+        // A conversation whose last status the owner may no longer see (its
+        // author suspended or blocking them) is left out until a newer one
+        // arrives: showing it would show the hidden status.
         Ok(rows
             .into_iter()
-            .map(|r| ConversationView {
-                id: r.id,
-                unread: r.unread,
-                accounts: r
-                    .participants()
-                    .iter()
-                    .filter_map(|p| people.get(p).cloned())
-                    .collect(),
-                last_status: statuses.get(&StatusId(r.last_status_id)).cloned(),
+            .filter_map(|r| {
+                let last_status = statuses.get(&StatusId(r.last_status_id))?.clone();
+                Some(ConversationView {
+                    id: r.id,
+                    unread: r.unread,
+                    accounts: r
+                        .participants()
+                        .iter()
+                        .filter_map(|p| people.get(p))
+                        .filter(|a| a.suspended_at.is_none())
+                        .cloned()
+                        .collect(),
+                    last_status: Some(last_status),
+                })
             })
             .collect())
     }

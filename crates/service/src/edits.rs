@@ -140,7 +140,7 @@ impl Services {
         if let Some(quoted_id) = quote.as_ref().and_then(|q| q.quoted_status())
             && let Some(quoted) = statuses::get(db, quoted_id).await?
         {
-            content = crate::quotes::with_fallback_link(&content, &text, &quoted);
+            content = crate::quote_policy::with_fallback_link(&content, &text, &quoted);
         }
         // Mastodon fetches the card again only when the text itself changed.
         let body_changed = text != status.text;

@@ -1,8 +1,9 @@
-//! The background jobs the services cause, and the registry that runs them.
+//! The background jobs the services cause (fan-out, notifications, feed
+//! upkeep, clean-up). Which kinds a worker runs, and the periodic ticks,
+//! are listed in `worker` (apart, so that this module imports no feature
+//! module and every feature module can enqueue these jobs).
 
-use std::time::Duration;
-
-use ferrodon_jobs::{Job, JobError, Queue, Registry, Schedule};
+use ferrodon_jobs::{Job, JobError, Queue};
 use ferrodon_model::{AccountId, PageBounds, StatusId, Visibility};
 use ferrodon_storage::feeds::FeedEntry;
 use ferrodon_storage::follows::{self, FanOutQuery};
@@ -12,38 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ServiceError, Services};
 
 /// Followers handled per batch of a fan-out.
-const FAN_OUT_BATCH: i64 = 1000;
-
-/// Every job kind the workers run.
-pub fn registry() -> Registry<Services> {
-    let mut r = Registry::new();
-    r.register::<FanOutStatus>()
-        .register::<FanOutBatch>()
-        .register::<Notify>()
-        .register::<RemoveFromFeeds>()
-        .register::<MergeIntoHome>()
-        .register::<UnmergeFromHome>()
-        .register::<Probe>()
-        .register::<Noop>()
-        .register::<Cleanup>()
-        .register::<crate::polls::PollExpired>()
-        .register::<crate::scheduled::PublishScheduledStatus>()
-        .register::<crate::trends::RefreshTrends>()
-        .register::<crate::preview_cards::FetchLinkCard>();
-    r
-}
-
-/// The periodic ticks: Mastodon's clean-ups (expired authorization codes,
-/// revoked tokens, idempotency keys, old tick records, the dead set, media
-/// left unattached for a day). (Scheduled statuses and poll ends are delayed
-/// jobs, not ticks.) And the trends, recomputed every `trends_every`.
-pub fn schedule(cleanup_every: Duration, trends_every: Duration) -> Schedule {
-    Schedule::new()
-        .every("cleanup", cleanup_every, |slot| Cleanup { slot })
-        .every("trends", trends_every, |slot| {
-            crate::trends::RefreshTrends { slot }
-        })
-}
+pub(crate) const FAN_OUT_BATCH: i64 = 1000;
 
 fn fan_out_query(status: &Status, author: AccountId) -> FanOutQuery {
     FanOutQuery {
@@ -322,35 +292,45 @@ impl Job for MergeIntoHome {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
-        // A feed that does not exist yet will be built with these statuses anyway.
-        if !services.feeds().exists(self.account_id).await? {
-            return Ok(());
-        }
-        if !follows::follows(services.db(), self.account_id, self.target_account_id).await? {
-            return Ok(());
-        }
-        let recent = statuses::by_account(
-            services.db(),
-            self.target_account_id,
-            Audience::Follower(self.account_id),
-            AccountTimeline {
-                exclude_replies: true,
-                exclude_reblogs: false,
-                only_media: false,
-            },
-            &PageBounds::first(200),
-        )
-        .await?;
-        let entries: Vec<FeedEntry> = recent
-            .iter()
-            .map(|s| FeedEntry {
-                status_id: s.id,
-                reblog_of_id: s.reblog_of(),
-            })
-            .collect();
-        services.feeds().merge(self.account_id, &entries).await?;
-        Ok(())
+        merge_recent(services, self.account_id, self.target_account_id).await
     }
+}
+
+/// Merges `target`'s recent statuses into `account`'s home feed, if it
+/// follows them and its feed exists.
+async fn merge_recent(
+    services: &Services,
+    account: AccountId,
+    target: AccountId,
+) -> Result<(), JobError> {
+    // A feed that does not exist yet will be built with these statuses anyway.
+    if !services.feeds().exists(account).await? {
+        return Ok(());
+    }
+    if !follows::follows(services.db(), account, target).await? {
+        return Ok(());
+    }
+    let recent = statuses::by_account(
+        services.db(),
+        target,
+        Audience::Follower(account),
+        AccountTimeline {
+            exclude_replies: true,
+            exclude_reblogs: false,
+            only_media: false,
+        },
+        &PageBounds::first(200),
+    )
+    .await?;
+    let entries: Vec<FeedEntry> = recent
+        .iter()
+        .map(|s| FeedEntry {
+            status_id: s.id,
+            reblog_of_id: s.reblog_of(),
+        })
+        .collect();
+    services.feeds().merge(account, &entries).await?;
+    Ok(())
 }
 
 /// After an unfollow: the unfollowed account's statuses leave the home feed.
@@ -396,5 +376,55 @@ impl Job for UnmergeFromHome {
 impl From<ServiceError> for JobError {
     fn from(e: ServiceError) -> Self {
         JobError::new(e.to_string())
+    }
+}
+
+/// After a suspension (`merge: false`): the account's recent statuses (and
+/// its reblogs) leave the home feeds of its local followers; after the
+/// suspension is lifted (`merge: true`) they come back. 1,000 followers at a
+/// time. Readers stop seeing a suspended account's statuses at once anyway
+/// (every read checks the author); this keeps feeds free of dead entries
+/// and brings the statuses back when the account returns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountFeeds {
+    pub account_id: AccountId,
+    pub merge: bool,
+}
+
+impl Job for AccountFeeds {
+    const KIND: &'static str = "account_feeds";
+    type Context = Services;
+
+    async fn run(&self, services: &Services) -> Result<(), JobError> {
+        let db = services.db();
+        let recent = statuses::by_account(
+            db,
+            self.account_id,
+            Audience::Author,
+            AccountTimeline::default(),
+            &PageBounds::first(ferrodon_storage::feeds::HOME_FEED_MAX as u32),
+        )
+        .await?;
+        let ids: Vec<StatusId> = recent.iter().map(|s| s.id).collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut after = 0;
+        loop {
+            let batch =
+                follows::local_follower_ids(db, self.account_id, after, FAN_OUT_BATCH).await?;
+            for follower in &batch {
+                if self.merge {
+                    merge_recent(services, AccountId(*follower), self.account_id).await?;
+                } else {
+                    services.feeds().remove(AccountId(*follower), &ids).await?;
+                }
+            }
+            match batch.last() {
+                Some(last) if (batch.len() as i64) == FAN_OUT_BATCH => after = *last,
+                _ => break,
+            }
+        }
+        Ok(())
     }
 }

@@ -9,7 +9,8 @@
 //! read as markup (a `<meta>` inside a script string does not count), quoted
 //! and unquoted attribute values and character references are handled, and
 //! nothing it sees can make it loop or recurse. It builds no tree: it only
-//! collects the few elements a card needs.
+//! collects the few elements a card needs, and only so many of them (time and
+//! memory stay linear in the page).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ferrodon_storage::preview_cards::{CardData, CardType, MAX_URL_BYTES};
@@ -28,6 +29,13 @@ struct Scanned {
     html_lang: Option<String>,
     json_ld: Vec<String>,
 }
+
+/// Attributes kept per element (the rest are read past): a tag with
+/// thousands of them made the duplicate check quadratic.
+const MAX_ATTRS: usize = 64;
+/// Elements of each kind kept (`meta`, `link`, `a`): the card needs the first
+/// few, and the page's size no longer decides the memory held.
+const MAX_ELEMENTS: usize = 2_000;
 
 /// Elements whose content is text up to their end tag, never markup.
 const RAW_TEXT: [&str; 8] = [
@@ -97,9 +105,9 @@ fn scan(html: &str) -> Scanned {
             continue;
         }
         match name.as_str() {
-            "meta" => out.metas.push(attrs),
-            "link" => out.links.push(attrs),
-            "a" => out.anchors.push(attrs),
+            "meta" if out.metas.len() < MAX_ELEMENTS => out.metas.push(attrs),
+            "link" if out.links.len() < MAX_ELEMENTS => out.links.push(attrs),
+            "a" if out.anchors.len() < MAX_ELEMENTS => out.anchors.push(attrs),
             "html" if out.html_lang.is_none() => {
                 out.html_lang = attr(&attrs, "lang").map(str::to_owned);
             }
@@ -161,7 +169,7 @@ fn parse_attrs(html: &str, mut pos: usize) -> (Attrs, usize) {
             }
             pos = p;
         }
-        if !name.is_empty() && !attrs.iter().any(|(k, _)| *k == name) {
+        if !name.is_empty() && attrs.len() < MAX_ATTRS && !attrs.iter().any(|(k, _)| *k == name) {
             attrs.push((name, value));
         }
     }

@@ -14,8 +14,8 @@ use ferrodon_storage::follows;
 use ferrodon_storage::lists::{self, List, RepliesPolicy};
 
 use crate::jobs::MergeIntoHome;
-use crate::relations::HiddenBy;
 use crate::views::StatusView;
+use crate::visibility::Hide;
 use crate::{Result, ServiceError, Services};
 
 /// Most lists one account may have (Mastodon's `List::PER_ACCOUNT_LIMIT`).
@@ -243,17 +243,7 @@ impl Services {
             .map(StatusId)
             .collect();
         let views = self.hydrate_ids(Some(viewer), &ids).await?;
-        let views = views
-            .into_iter()
-            .filter(|v| {
-                v.account.suspended_at.is_none()
-                    && v.reblog
-                        .as_ref()
-                        .is_none_or(|r| r.account.suspended_at.is_none())
-            })
-            .collect();
-        self.drop_hidden(Some(viewer), views, HiddenBy::AnyAuthor)
-            .await
+        self.visible(Some(viewer), views, Hide::HiddenAuthors).await
     }
 
     /// Leaves out statuses (and reblogs) by members of `owner`'s exclusive

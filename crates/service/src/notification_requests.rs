@@ -122,6 +122,9 @@ impl Services {
         apply(!follower, &policy.for_not_followers);
         apply(new_account, &policy.for_new_accounts);
         apply(!following && private_mention, &policy.for_private_mentions);
+        // Accounts a moderator silenced (limited), unless the recipient follows them.
+        let limited = sender.as_ref().is_some_and(|a| a.silenced_at.is_some());
+        apply(!following && limited, &policy.for_limited_accounts);
         Ok(outcome)
     }
 
@@ -181,7 +184,10 @@ impl Services {
             .iter()
             .filter_map(|r| r.last_status_id.map(StatusId))
             .collect();
-        let statuses = self.hydrate_ids(Some(viewer), &status_ids).await?;
+        let views = self.hydrate_ids(Some(viewer), &status_ids).await?;
+        let statuses = self
+            .visible(Some(viewer), views, crate::visibility::Hide::Nothing)
+            .await?;
         Ok(list
             .into_iter()
             .filter_map(|request| {

@@ -15,6 +15,7 @@ use ferrodon_storage::notifications::{self as store, Filter, GroupSummary, Marke
 
 use crate::notification_requests::Decision;
 use crate::views::StatusView;
+use crate::visibility::Hide;
 use crate::{Result, ServiceError, Services};
 
 /// Every notification type Ferrodon creates or knows.
@@ -239,16 +240,22 @@ impl Services {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+        let views = self.hydrate_ids(Some(viewer), &status_ids).await?;
         let statuses: HashMap<StatusId, StatusView> = self
-            .hydrate_ids(Some(viewer), &status_ids)
+            .visible(Some(viewer), views, Hide::Nothing)
             .await?
             .into_iter()
             .map(|v| (v.status.id, v))
             .collect();
+        // A notification is shown only while its sender is in good standing
+        // and its status (if any) is one the recipient may see.
         Ok(list
             .into_iter()
             .filter_map(|n| {
-                let account = accounts.get(&n.from_account_id)?.clone();
+                let account = accounts
+                    .get(&n.from_account_id)
+                    .filter(|a| a.suspended_at.is_none())?
+                    .clone();
                 let status = match n.status_id {
                     Some(id) => Some(statuses.get(&StatusId(id))?.clone()),
                     None => None,
@@ -518,7 +525,17 @@ impl Services {
         let mut accounts = accounts::get_many(self.db(), &account_ids).await?;
         accounts.sort_by_key(|a| account_ids.iter().position(|id| *id == a.id));
         accounts.retain(|a| a.suspended_at.is_none());
-        let statuses = self.hydrate_ids(Some(viewer), &status_ids).await?;
+        let views = self.hydrate_ids(Some(viewer), &status_ids).await?;
+        let statuses = self.visible(Some(viewer), views, Hide::Nothing).await?;
+        // Groups about a status the recipient may not see, or whose senders
+        // are all suspended, are left out (as their notifications would be).
+        groups.retain(|g| {
+            g.status_id
+                .is_none_or(|id| statuses.iter().any(|s| s.status.id == id))
+                && g.sample_account_ids
+                    .iter()
+                    .any(|a| accounts.iter().any(|known| known.id == *a))
+        });
         Ok(GroupedPage {
             groups,
             accounts,

@@ -2,7 +2,7 @@
 //! answering follow requests, endorsements, private notes and blocking whole
 //! domains. Each action answers with the new relationship, as Mastodon's do.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use ferrodon_model::{AccountId, FollowId, Page, PageBounds};
@@ -12,7 +12,7 @@ use ferrodon_storage::notifications;
 use ferrodon_storage::relations::{self, Relation};
 
 use crate::jobs::{MergeIntoHome, UnmergeFromHome};
-use crate::views::{RelationshipView, StatusView};
+use crate::views::RelationshipView;
 use crate::{Result, ServiceError, Services};
 
 /// The longest private note about an account, in characters.
@@ -34,15 +34,6 @@ impl Default for MuteOptions {
             duration: 0,
         }
     }
-}
-
-/// Which statuses [`Services::drop_hidden`] checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HiddenBy {
-    /// Authors and the authors of reblogged statuses (timelines, threads).
-    AnyAuthor,
-    /// Only the authors of reblogged statuses (a profile's own list).
-    RebloggedAuthor,
 }
 
 impl Services {
@@ -351,46 +342,6 @@ impl Services {
     ) -> Result<Page<String>> {
         let rows = relations::blocked_domains(self.db(), viewer, bounds).await?;
         Ok(Page::from_items(rows, |(id, _)| *id).map(|(_, domain)| domain))
-    }
-
-    /// Leaves out statuses whose author (or reblogged author) `viewer` does
-    /// not see: blocked either way, muted, or on a domain `viewer` blocks.
-    pub(crate) async fn drop_hidden(
-        &self,
-        viewer: Option<AccountId>,
-        views: Vec<StatusView>,
-        by: HiddenBy,
-    ) -> Result<Vec<StatusView>> {
-        let Some(viewer) = viewer else {
-            return Ok(views);
-        };
-        let original_author = |v: &StatusView| v.reblog.as_ref().map(|r| r.account.id);
-        let authors: Vec<AccountId> = views
-            .iter()
-            .flat_map(|v| {
-                let own = (by == HiddenBy::AnyAuthor).then_some(v.account.id);
-                own.into_iter().chain(original_author(v))
-            })
-            .filter(|a| *a != viewer)
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let hidden: HashSet<i64> =
-            relations::hidden_among(self.db(), viewer, &authors, ferrodon_storage::now())
-                .await?
-                .into_iter()
-                .collect();
-        if hidden.is_empty() {
-            return Ok(views);
-        }
-        Ok(views
-            .into_iter()
-            .filter(|v| {
-                let own_hidden = by == HiddenBy::AnyAuthor && hidden.contains(&v.account.id.0);
-                let original_hidden = original_author(v).is_some_and(|a| hidden.contains(&a.0));
-                !own_hidden && !original_hidden
-            })
-            .collect())
     }
 
     /// Whether `author` blocks `viewer` (then `viewer` sees none of their statuses).

@@ -156,8 +156,8 @@ impl Services {
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
             .unwrap_or(user.default_quote_policy);
-        if crate::quotes::policy_bits(&quote_approval_policy).is_none() {
-            return Err(crate::quotes::record_invalid());
+        if crate::quote_policy::policy_bits(&quote_approval_policy).is_none() {
+            return Err(crate::quote_policy::record_invalid());
         }
         if let Some(parent) = input.in_reply_to_id {
             let visible = match statuses::get(db, parent).await? {

@@ -12,9 +12,9 @@ use ferrodon_storage::accounts::{self, Account};
 use ferrodon_storage::search::{self as store, StatusQuery};
 
 use crate::discovery::AccountSearch;
-use crate::relations::HiddenBy;
 use crate::tags::{TagView, tag_key};
 use crate::views::StatusView;
+use crate::visibility::Hide;
 use crate::{Result, Services};
 
 /// The kinds of results, as `type=` names them.
@@ -76,7 +76,7 @@ impl Services {
                 && let Ok(view) = self.status(viewer, id).await
             {
                 out.statuses = self
-                    .drop_hidden(viewer, vec![view], HiddenBy::AnyAuthor)
+                    .visible(viewer, vec![view], Hide::HiddenAuthors)
                     .await?;
             }
             if wants(SearchType::Accounts)
@@ -158,8 +158,6 @@ impl Services {
             })
             .await?;
         let views = self.hydrate_ids(Some(reader), &ids).await?;
-        let visible = self.visible_views(reader, views).await?;
-        self.drop_hidden(Some(reader), visible, HiddenBy::AnyAuthor)
-            .await
+        self.visible(Some(reader), views, Hide::HiddenAuthors).await
     }
 }

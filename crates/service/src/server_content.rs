@@ -247,8 +247,8 @@ impl Services {
         Ok(())
     }
 
-    /// `POST /api/v1/reports`: statuses must be the reported account's, rules
-    /// must exist; the category defaults to `violation` with rules, else `other`.
+    /// `POST /api/v1/reports`: statuses must be the reported account's and
+    /// visible to the reporter, rules must exist; the category defaults to `violation` with rules, else `other`.
     pub async fn report(&self, viewer: AccountId, input: NewReport) -> Result<Report> {
         let db = self.db();
         let target_id = input.account_id.ok_or_else(ServiceError::not_found)?;
@@ -258,8 +258,21 @@ impl Services {
                 "Comment is too long (maximum is {REPORT_COMMENT_MAX} characters)"
             )));
         }
+        // Each status must be the reported account's and one the reporter
+        // may see: a hidden status answers as one of another account would,
+        // so a report cannot tell whether it exists (as Mastodon's
+        // `ReportService` takes only statuses the reporter can see).
         let found = statuses::get_many(db, &input.status_ids).await?;
-        if found.len() != input.status_ids.len() || found.iter().any(|s| s.account_id != target.id)
+        let shown = self
+            .visible_ids(Some(viewer), &found, crate::visibility::Hide::Nothing)
+            .await?;
+        let mut wanted = input.status_ids.clone();
+        wanted.sort_unstable_by_key(|s| s.0);
+        wanted.dedup();
+        if found.len() != wanted.len()
+            || found
+                .iter()
+                .any(|s| s.account_id != target.id || !shown.contains(&s.id))
         {
             return Err(ServiceError::not_found());
         }
@@ -291,7 +304,7 @@ impl Services {
             id: self.ids().next().0,
             account_id: viewer.0,
             target_account_id: target.id.0,
-            status_ids: ids_json(input.status_ids.iter().map(|s| s.0.to_string()).collect()),
+            status_ids: ids_json(wanted.iter().map(|s| s.0.to_string()).collect()),
             rule_ids: ids_json(rule_ids.iter().map(i64::to_string).collect()),
             comment: input.comment,
             category,

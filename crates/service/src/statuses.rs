@@ -1,18 +1,15 @@
-//! Statuses: posting, reading with visibility rules, deleting, favourites
-//! and reblogs.
+//! Statuses: posting, reading one or several (through the one visibility
+//! function, `visibility`), threads, deleting.
 
-use ferrodon_model::{AccountId, AppId, Page, PageBounds, StatusId, Visibility};
+use ferrodon_model::{AccountId, AppId, StatusId, Visibility};
 use ferrodon_storage::accounts;
-use ferrodon_storage::marks::{self, Mark};
 use ferrodon_storage::statuses::{self, NewStatus, Status};
-use ferrodon_storage::{
-    StorageError, conversations, follows, idempotency, notifications, tags, users,
-};
+use ferrodon_storage::{conversations, idempotency, notifications, tags, users};
 
-use crate::jobs::{FanOutStatus, Notify, RemoveFromFeeds};
-use crate::relations::HiddenBy;
+use crate::jobs::{FanOutStatus, RemoveFromFeeds};
 use crate::text::{self, MentionTarget};
 use crate::views::StatusView;
+use crate::visibility::Hide;
 use crate::{Result, ServiceError, Services};
 
 /// How long an `Idempotency-Key` is remembered (Mastodon: one hour).
@@ -122,102 +119,6 @@ impl Services {
         Ok(())
     }
 
-    /// Whether `viewer` may see `status` (Mastodon's `StatusPolicy#show?`).
-    pub(crate) async fn can_see(&self, viewer: Option<AccountId>, status: &Status) -> Result<bool> {
-        let author = accounts::get(self.db(), status.account_id).await?;
-        if author.is_none_or(|a| a.suspended_at.is_some()) {
-            return Ok(false);
-        }
-        if self.blocked_by_author(viewer, status.account_id).await? {
-            return Ok(false);
-        }
-        let visibility = status.visibility();
-        if visibility.is_public_ish() {
-            return Ok(true);
-        }
-        let Some(viewer) = viewer else {
-            return Ok(false);
-        };
-        if viewer == status.account_id
-            || statuses::is_mentioned(self.db(), status.id, viewer).await?
-        {
-            return Ok(true);
-        }
-        Ok(visibility == Visibility::Private
-            && follows::follows(self.db(), viewer, status.account_id).await?)
-    }
-
-    /// The hydrated statuses `viewer` may see, as [`Self::can_see`] decides,
-    /// with two queries for the whole batch instead of a few per status:
-    /// authors and mentions come with the views, blocks and follows are
-    /// looked up for all authors at once. A reblog is also left out when its
-    /// original's author is suspended or blocks the viewer.
-    pub(crate) async fn visible_views(
-        &self,
-        viewer: AccountId,
-        views: Vec<StatusView>,
-    ) -> Result<Vec<StatusView>> {
-        // A reblog also needs its original's author in good standing.
-        let original = |v: &StatusView| v.reblog.as_ref().map(|r| r.account.id);
-        let views: Vec<StatusView> = views
-            .into_iter()
-            .filter(|v| {
-                v.account.suspended_at.is_none()
-                    && v.reblog
-                        .as_ref()
-                        .is_none_or(|r| r.account.suspended_at.is_none())
-            })
-            .collect();
-        let mut authors: Vec<AccountId> = views
-            .iter()
-            .flat_map(|v| std::iter::once(v.account.id).chain(original(v)))
-            .filter(|a| *a != viewer)
-            .collect();
-        authors.sort_unstable_by_key(|a| a.0);
-        authors.dedup();
-        let blockers: std::collections::HashSet<i64> = ferrodon_storage::relations::between(
-            self.db(),
-            viewer,
-            &authors,
-            ferrodon_storage::now(),
-        )
-        .await?
-        .into_iter()
-        .filter(|r| r.kind == "block" && r.target_account_id == viewer.0)
-        .map(|r| r.account_id)
-        .collect();
-        let needs_follow = |v: &StatusView| {
-            v.status.visibility() == Visibility::Private
-                && v.account.id != viewer
-                && !v.mentions.iter().any(|m| m.id == viewer)
-        };
-        let followed: std::collections::HashSet<i64> = if views.iter().any(needs_follow) {
-            follows::between(self.db(), follows::Kind::Follow, viewer, &authors)
-                .await?
-                .into_iter()
-                .filter(|f| f.account_id == viewer)
-                .map(|f| f.target_account_id.0)
-                .collect()
-        } else {
-            Default::default()
-        };
-        Ok(views
-            .into_iter()
-            .filter(|v| {
-                let author = v.account.id;
-                let blocked = |a: AccountId| a != viewer && blockers.contains(&a.0);
-                if blocked(author) || original(v).is_some_and(blocked) {
-                    return false;
-                }
-                let visibility = v.status.visibility();
-                visibility.is_public_ish()
-                    || author == viewer
-                    || v.mentions.iter().any(|m| m.id == viewer)
-                    || (visibility == Visibility::Private && followed.contains(&author.0))
-            })
-            .collect())
-    }
-
     /// `GET /api/v1/statuses?id[]=…`: of `ids`, the statuses `viewer` may see
     /// and has not hidden (blocked, muted, domain-blocked authors), in the
     /// order asked for; unknown ids are left out.
@@ -227,16 +128,7 @@ impl Services {
         ids: &[StatusId],
     ) -> Result<Vec<StatusView>> {
         let views = self.hydrate_ids(viewer, ids).await?;
-        let visible = match viewer {
-            Some(v) => self.visible_views(v, views).await?,
-            None => views
-                .into_iter()
-                .filter(|v| {
-                    v.account.suspended_at.is_none() && v.status.visibility().is_public_ish()
-                })
-                .collect(),
-        };
-        self.drop_hidden(viewer, visible, HiddenBy::AnyAuthor).await
+        self.visible(viewer, views, Hide::HiddenAuthors).await
     }
 
     /// A status `viewer` may see, or 404.
@@ -366,7 +258,7 @@ impl Services {
                     "Cannot quote a non-mentioned user in a Private Mention post.",
                 ));
             }
-            content = crate::quotes::with_fallback_link(&content, &text, q);
+            content = crate::quote_policy::with_fallback_link(&content, &text, q);
         }
 
         let id = StatusId::from(self.ids().next());
@@ -456,7 +348,7 @@ impl Services {
     }
 
     /// Deletes `status` and what hangs on it; the caller has checked ownership.
-    async fn remove_status(&self, status: &Status) -> Result<()> {
+    pub(crate) async fn remove_status(&self, status: &Status) -> Result<()> {
         let db = self.db();
         let reblogs = statuses::reblogs_of(db, status.id).await?;
         let thread = conversations::conversation_of(db, status.id).await?;
@@ -543,306 +435,31 @@ impl Services {
         } else {
             (40, 60)
         };
-        let mut ancestors = Vec::new();
-        for s in statuses::ancestors(self.db(), status.id, ancestor_limit).await? {
-            if self.can_see(viewer, &s).await? {
-                ancestors.push(s);
-            }
-        }
-        let mut visible = Vec::new();
-        for s in statuses::descendants(self.db(), status.id, descendant_limit).await? {
-            if self.can_see(viewer, &s).await? {
-                visible.push(s);
-            }
-        }
-        let descendants = depth_first(status.id, visible);
+        let ancestors = statuses::ancestors(self.db(), status.id, ancestor_limit).await?;
+        let descendants = statuses::descendants(self.db(), status.id, descendant_limit).await?;
+        // What the reader may not see is left out before the tree is walked
+        // (replies to it go with it); replies by authors the reader hides
+        // are left out after, so the replies to them stay.
+        let all = [ancestors.as_slice(), descendants.as_slice()].concat();
+        let permitted = self.visible_ids(viewer, &all, Hide::Nothing).await?;
+        let ancestors = ancestors
+            .into_iter()
+            .filter(|s| permitted.contains(&s.id))
+            .collect();
+        let descendants = depth_first(
+            status.id,
+            descendants
+                .into_iter()
+                .filter(|s| permitted.contains(&s.id))
+                .collect(),
+        );
         let ancestors = self.hydrate(viewer, ancestors).await?;
         let descendants = self.hydrate(viewer, descendants).await?;
         Ok((
-            self.drop_hidden(viewer, ancestors, HiddenBy::AnyAuthor)
-                .await?,
-            self.drop_hidden(viewer, descendants, HiddenBy::AnyAuthor)
+            self.visible(viewer, ancestors, Hide::HiddenAuthors).await?,
+            self.visible(viewer, descendants, Hide::HiddenAuthors)
                 .await?,
         ))
-    }
-
-    /// `POST /api/v1/statuses/:id/favourite` (idempotent).
-    pub async fn favourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
-        let status = self.visible_status(Some(viewer), id).await?;
-        if self.blocks(viewer, status.account_id).await? {
-            return Err(ServiceError::not_allowed());
-        }
-        let mut tx = self.db().begin().await?;
-        let favourite_id = self.ids().next().0;
-        if marks::insert(&mut tx, Mark::Favourite, favourite_id, viewer, status.id).await? {
-            statuses::adjust_counts(&mut tx, status.id, 0, 0, 1).await?;
-            ferrodon_jobs::enqueue(
-                &mut tx,
-                self.ids(),
-                &Notify {
-                    recipient: status.account_id,
-                    from: viewer,
-                    kind: "favourite".into(),
-                    activity_id: favourite_id,
-                    status_id: Some(status.id),
-                },
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        self.status(Some(viewer), id).await
-    }
-
-    /// `POST /api/v1/statuses/:id/unfavourite` (idempotent).
-    pub async fn unfavourite(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
-        let status = self.visible_status(Some(viewer), id).await?;
-        let mut tx = self.db().begin().await?;
-        if let Some(favourite_id) =
-            marks::delete(&mut tx, Mark::Favourite, viewer, status.id).await?
-        {
-            statuses::adjust_counts(&mut tx, status.id, 0, 0, -1).await?;
-            notifications::delete_for_activity(&mut tx, "favourite", favourite_id).await?;
-        }
-        tx.commit().await?;
-        self.status(Some(viewer), id).await
-    }
-
-    /// `POST /api/v1/statuses/:id/reblog`: answers with the reblog (an
-    /// existing one if the viewer already reblogged).
-    pub async fn reblog(
-        &self,
-        viewer: AccountId,
-        id: StatusId,
-        visibility: Option<String>,
-    ) -> Result<StatusView> {
-        let mut original = self.visible_status(Some(viewer), id).await?;
-        if let Some(of) = original.reblog_of() {
-            original = self.visible_status(Some(viewer), of).await?;
-        }
-        if self.blocks(viewer, original.account_id).await? {
-            return Err(ServiceError::not_allowed());
-        }
-        let own = original.account_id == viewer;
-        match original.visibility() {
-            Visibility::Direct => return Err(ServiceError::not_allowed()),
-            Visibility::Private if !own => return Err(ServiceError::not_allowed()),
-            _ => {}
-        }
-        if let Some(existing) = statuses::find_reblog(self.db(), viewer, original.id).await? {
-            return self.hydrate_one(Some(viewer), existing).await;
-        }
-        let account = self.account(viewer).await?;
-        let user = users::by_account(self.db(), viewer)
-            .await?
-            .ok_or_else(ServiceError::not_found)?;
-        let visibility = if original.visibility() == Visibility::Private {
-            Visibility::Private
-        } else {
-            match visibility.as_deref().filter(|v| !v.is_empty()) {
-                Some(v) => match v.parse::<Visibility>() {
-                    Ok(Visibility::Direct) | Err(_) => {
-                        return Err(ServiceError::invalid(
-                            "Visibility is not included in the list",
-                        ));
-                    }
-                    Ok(v) => v,
-                },
-                None => match user.default_privacy.parse().unwrap_or(Visibility::Public) {
-                    Visibility::Direct => Visibility::Private,
-                    v => v,
-                },
-            }
-        };
-        let now = ferrodon_storage::now();
-        let reblog_id = StatusId::from(self.ids().next());
-        let i = self.instance();
-        let new = NewStatus {
-            id: reblog_id,
-            uri: format!("{}/activity", i.status_uri(&account.username, reblog_id.0)),
-            url: None,
-            account_id: viewer,
-            text: String::new(),
-            content: String::new(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            visibility,
-            language: None,
-            in_reply_to_id: None,
-            in_reply_to_account_id: None,
-            reblog_of_id: Some(original.id),
-            application_id: None,
-            local: true,
-            created_at: now,
-            quote_approval_policy: 0,
-        };
-        let mut tx = self.db().begin().await?;
-        match statuses::insert(&mut tx, &new).await {
-            // A concurrent reblog by the same account won; answer with it.
-            Err(StorageError::Conflict(_)) => {
-                drop(tx);
-                let existing = statuses::find_reblog(self.db(), viewer, original.id)
-                    .await?
-                    .ok_or_else(ServiceError::not_found)?;
-                return self.hydrate_one(Some(viewer), existing).await;
-            }
-            other => other?,
-        }
-        statuses::adjust_counts(&mut tx, original.id, 0, 1, 0).await?;
-        accounts::adjust_counts(&mut tx, viewer, 1, 0, 0).await?;
-        accounts::set_last_status_at(&mut tx, viewer, now).await?;
-        ferrodon_jobs::enqueue(
-            &mut tx,
-            self.ids(),
-            &Notify {
-                recipient: original.account_id,
-                from: viewer,
-                kind: "reblog".into(),
-                activity_id: reblog_id.0,
-                status_id: Some(original.id),
-            },
-        )
-        .await?;
-        ferrodon_jobs::enqueue(
-            &mut tx,
-            self.ids(),
-            &FanOutStatus {
-                status_id: reblog_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        let stored = statuses::get(self.db(), reblog_id)
-            .await?
-            .ok_or_else(ServiceError::not_found)?;
-        self.hydrate_one(Some(viewer), stored).await
-    }
-
-    /// `POST /api/v1/statuses/:id/unreblog`: answers with the original.
-    pub async fn unreblog(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
-        let mut original = self.visible_status(Some(viewer), id).await?;
-        if let Some(of) = original.reblog_of() {
-            original = self.visible_status(Some(viewer), of).await?;
-        }
-        if let Some(reblog) = statuses::find_reblog(self.db(), viewer, original.id).await? {
-            self.remove_status(&reblog).await?;
-        }
-        self.status(Some(viewer), original.id).await
-    }
-}
-
-/// Which accounts acted on a status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Acted {
-    Favourited,
-    Reblogged,
-}
-
-/// Pins an account may have at once (Mastodon's limit).
-const MAX_PINS: i64 = 5;
-
-impl Services {
-    /// `POST /api/v1/statuses/:id/bookmark` (idempotent).
-    pub async fn bookmark(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
-        let status = self.visible_status(Some(viewer), id).await?;
-        marks::insert(
-            self.db(),
-            Mark::Bookmark,
-            self.ids().next().0,
-            viewer,
-            status.id,
-        )
-        .await?;
-        self.hydrate_one(Some(viewer), status).await
-    }
-
-    /// `POST /api/v1/statuses/:id/unbookmark` (idempotent).
-    pub async fn unbookmark(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
-        let status = self.visible_status(Some(viewer), id).await?;
-        marks::delete(self.db(), Mark::Bookmark, viewer, status.id).await?;
-        self.hydrate_one(Some(viewer), status).await
-    }
-
-    /// `POST /api/v1/statuses/:id/pin`: own statuses, not reblogs or direct, five at most.
-    pub async fn pin(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
-        let status = self.visible_status(Some(viewer), id).await?;
-        if status.reblog_of_id.is_some() {
-            return Err(ServiceError::invalid("Boosts cannot be pinned"));
-        }
-        if status.account_id != viewer {
-            return Err(ServiceError::invalid(
-                "Someone else's post cannot be pinned",
-            ));
-        }
-        if status.visibility() == Visibility::Direct {
-            return Err(ServiceError::invalid(
-                "Posts that are only visible to mentioned users cannot be pinned",
-            ));
-        }
-        let mut tx = self.db().begin().await?;
-        let pinned = marks::among(&mut tx, Mark::Pin, viewer, &[status.id]).await?;
-        if pinned.is_empty() {
-            if marks::count(&mut tx, Mark::Pin, viewer).await? >= MAX_PINS {
-                return Err(ServiceError::invalid(
-                    "You have already pinned the maximum number of posts",
-                ));
-            }
-            marks::insert(&mut tx, Mark::Pin, self.ids().next().0, viewer, status.id).await?;
-        }
-        tx.commit().await?;
-        self.hydrate_one(Some(viewer), status).await
-    }
-
-    /// `POST /api/v1/statuses/:id/unpin`.
-    pub async fn unpin(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
-        let status = self.visible_status(Some(viewer), id).await?;
-        marks::delete(self.db(), Mark::Pin, viewer, status.id).await?;
-        self.hydrate_one(Some(viewer), status).await
-    }
-
-    /// `GET /api/v1/favourites`, `/api/v1/bookmarks` (and an account's pins):
-    /// statuses `account` marked that `viewer` may see, newest mark first,
-    /// with the mark ids as cursors.
-    pub async fn marked_statuses(
-        &self,
-        viewer: Option<AccountId>,
-        account: AccountId,
-        mark: Mark,
-        bounds: &PageBounds,
-    ) -> Result<Page<StatusView>> {
-        let rows = marks::statuses(self.db(), mark, account, bounds).await?;
-        let newest = rows.first().map(|(m, _)| *m);
-        let oldest = rows.last().map(|(m, _)| *m);
-        let ids: Vec<StatusId> = rows.iter().map(|(_, s)| StatusId(*s)).collect();
-        let mut visible = Vec::new();
-        for s in statuses::get_many(self.db(), &ids).await? {
-            if self.can_see(viewer, &s).await? {
-                visible.push(s);
-            }
-        }
-        visible.sort_by_key(|s| ids.iter().position(|id| *id == s.id));
-        Ok(Page {
-            items: self.hydrate(viewer, visible).await?,
-            next_max_id: oldest,
-            prev_min_id: newest,
-        })
-    }
-
-    /// `GET /api/v1/statuses/:id/favourited_by` and `/reblogged_by`.
-    pub async fn acted_on_by(
-        &self,
-        viewer: Option<AccountId>,
-        id: StatusId,
-        acted: Acted,
-        bounds: &PageBounds,
-    ) -> Result<Page<ferrodon_storage::accounts::Account>> {
-        let status = self.visible_status(viewer, id).await?;
-        let rows = match acted {
-            Acted::Favourited => {
-                marks::accounts(self.db(), Mark::Favourite, status.id, bounds).await?
-            }
-            Acted::Reblogged => marks::rebloggers(self.db(), status.id, bounds).await?,
-        };
-        Ok(Page::from_items(rows, |r| r.follow_id).map(|r| r.account))
     }
 }
 

@@ -33,8 +33,9 @@ static URL_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"https?://
 static MENTION_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"^@([a-zA-Z0-9_]+(?:[a-zA-Z0-9_.\-]+[a-zA-Z0-9_]+)?)(?:@([\w.\-]+\w+))?").ok()
 });
+/// A hashtag's name, right after its `#` (or `＃`).
 static HASHTAG_RE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"^#([\w\u{00B7}\u{30FB}\u{200C}]+)").ok());
+    LazyLock::new(|| Regex::new(r"^[\w\u{00B7}\u{30FB}\u{200C}]+").ok());
 
 const HASHTAG_SEPARATORS: [char; 3] = ['\u{00B7}', '\u{30FB}', '\u{200C}'];
 
@@ -53,17 +54,18 @@ fn scan(text: &str, local_domain: &str) -> Vec<(usize, usize, Entity)> {
             }
         }
     }
-    let inside_url = |pos: usize, found: &[(usize, usize, Entity)]| {
-        found
-            .iter()
-            .any(|(s, e, ent)| matches!(ent, Entity::Url(_)) && pos >= *s && pos < *e)
-    };
+    // `found` holds only URLs so far, in order and apart: one cursor walks
+    // them as the position grows.
+    let mut url = 0;
     let mut extra = Vec::new();
     for (i, c) in text.char_indices() {
         if c != '@' && c != '#' && c != '\u{FF03}' {
             continue;
         }
-        if inside_url(i, &found) {
+        while found.get(url).is_some_and(|(_, end, _)| *end <= i) {
+            url += 1;
+        }
+        if found.get(url).is_some_and(|(start, _, _)| *start <= i) {
             continue;
         }
         let before = text[..i].chars().next_back();
@@ -103,11 +105,9 @@ fn scan(text: &str, local_domain: &str) -> Vec<(usize, usize, Entity)> {
                 continue;
             }
             let hash_len = c.len_utf8();
-            let candidate = format!("#{}", &rest[hash_len..]);
             let Some(m) = HASHTAG_RE
                 .as_ref()
-                .and_then(|re| re.captures(&candidate))
-                .and_then(|c| c.get(1))
+                .and_then(|re| re.find(&rest[hash_len..]))
             else {
                 continue;
             };
@@ -141,22 +141,28 @@ fn scan(text: &str, local_domain: &str) -> Vec<(usize, usize, Entity)> {
 }
 
 /// Trailing punctuation is not part of a URL; a closing parenthesis is only
-/// when the URL opened one.
+/// when the URL opened one. The brackets are counted once (a URL may be as
+/// long as a request body, and recounting per stripped character was
+/// quadratic).
 fn trim_url(url: &str) -> &str {
+    let count = |c: u8| url.bytes().filter(|b| *b == c).count();
+    let (open_paren, open_bracket) = (count(b'('), count(b'['));
+    let (mut close_paren, mut close_bracket) = (count(b')'), count(b']'));
     let mut end = url.len();
-    loop {
-        let s = &url[..end];
-        let Some(last) = s.chars().next_back() else {
-            break;
-        };
+    while let Some(last) = url[..end].chars().next_back() {
         let strip = match last {
             '.' | ',' | ':' | ';' | '!' | '?' | '"' | '\'' | '*' => true,
-            ')' => s.matches('(').count() < s.matches(')').count(),
-            ']' => s.matches('[').count() < s.matches(']').count(),
+            ')' => open_paren < close_paren,
+            ']' => open_bracket < close_bracket,
             _ => false,
         };
         if !strip {
             break;
+        }
+        match last {
+            ')' => close_paren -= 1,
+            ']' => close_bracket -= 1,
+            _ => {}
         }
         end -= last.len_utf8();
     }
@@ -166,20 +172,18 @@ fn trim_url(url: &str) -> &str {
 /// Mentions and hashtags in `text`.
 pub fn extract(text: &str, local_domain: &str) -> Extracted {
     let mut out = Extracted::default();
-    let mut seen_tags = Vec::new();
+    let mut seen_tags = std::collections::HashSet::new();
+    let mut seen_mentions = std::collections::HashSet::new();
     for (_, _, e) in scan(text, local_domain) {
         match e {
             Entity::Mention(m, _) => {
-                if !out.mentions.iter().any(|x: &MentionRef| {
-                    x.username.eq_ignore_ascii_case(&m.username) && x.domain == m.domain
-                }) {
+                if seen_mentions.insert((m.username.to_ascii_lowercase(), m.domain.clone())) {
                     out.mentions.push(m);
                 }
             }
             Entity::Hashtag(h) => {
                 let n = normalize_hashtag(&h);
-                if !n.is_empty() && !seen_tags.contains(&n) {
-                    seen_tags.push(n);
+                if !n.is_empty() && seen_tags.insert(n) {
                     out.hashtags.push(h);
                 }
             }

@@ -5,8 +5,8 @@ use ferrodon_storage::feeds::{FeedEntry, HOME_FEED_MAX};
 use ferrodon_storage::statuses::{self, AccountTimeline, Audience, Locality, Status, TagQuery};
 use ferrodon_storage::{follows, tags};
 
-use crate::relations::HiddenBy;
 use crate::views::StatusView;
+use crate::visibility::Hide;
 use crate::{Result, Services};
 
 /// Most names per mode of a hashtag timeline.
@@ -90,7 +90,7 @@ impl Services {
                 let ids: Vec<StatusId> = rows.iter().map(|(id, _)| StatusId(*id)).collect();
                 let views = self.hydrate_ids(Some(account), &ids).await?;
                 let views = self
-                    .drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
+                    .visible(Some(account), views, Hide::HiddenAuthors)
                     .await?;
                 return Ok((ids, self.drop_exclusive(account, views).await?));
             }
@@ -109,9 +109,11 @@ impl Services {
                 }
             }
         }
+        // The feed holds what fan-out delivered; whether it may still be
+        // seen (a suspended author, a block, an edit) is decided now.
         let views = self.hydrate_ids(Some(account), &ids).await?;
         let views = self
-            .drop_hidden(Some(account), views, HiddenBy::AnyAuthor)
+            .visible(Some(account), views, Hide::HiddenAuthors)
             .await?;
         // Members of exclusive lists stay out, whatever the feed holds.
         Ok((ids, self.drop_exclusive(account, views).await?))
@@ -215,22 +217,18 @@ impl Services {
         )
         .await?;
         let views = self.hydrate(viewer, list).await?;
-        self.drop_hidden(viewer, views, HiddenBy::RebloggedAuthor)
-            .await
+        self.visible(viewer, views, Hide::HiddenReblogged).await
     }
 
-    /// Hydrates public statuses, dropping those of suspended authors and
-    /// those the viewer has hidden.
+    /// Hydrates statuses of a public list (public, hashtag and link
+    /// timelines, trends): what the reader may see, without authors they
+    /// hide or silenced authors.
     pub(crate) async fn hydrate_visible(
         &self,
         viewer: Option<AccountId>,
         list: Vec<Status>,
     ) -> Result<Vec<StatusView>> {
         let views = self.hydrate(viewer, list).await?;
-        let views = views
-            .into_iter()
-            .filter(|v| v.account.suspended_at.is_none())
-            .collect();
-        self.drop_hidden(viewer, views, HiddenBy::AnyAuthor).await
+        self.visible(viewer, views, Hide::HiddenAndSilenced).await
     }
 }

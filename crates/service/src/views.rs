@@ -15,7 +15,7 @@ use ferrodon_storage::tags::{self, Tag};
 use ferrodon_storage::users::User;
 
 use crate::filters::{FilterMatcher, FilterResult};
-use crate::quotes::{QuoteApproval, Ties};
+use crate::quote_policy::{QuoteApproval, Ties};
 use crate::{Result, Services};
 
 /// A status as a reader sees it.
@@ -153,10 +153,10 @@ impl Services {
             .into_iter()
             .collect();
         let access: HashMap<StatusId, (AccountId, i64)> =
-            quotes::access(db, viewer, &access_ids, ferrodon_storage::now())
+            ferrodon_storage::visibility::access(db, viewer, &access_ids, ferrodon_storage::now())
                 .await?
                 .into_iter()
-                .map(|(id, author, flags)| (StatusId(id), (AccountId(author), flags)))
+                .map(|a| (a.status_id, (a.account_id, a.flags)))
                 .collect();
 
         let all: Vec<&Status> = list
@@ -265,7 +265,7 @@ impl Services {
                 source_requested: false,
                 filtered: Vec::new(),
                 quote: None,
-                quote_approval: crate::quotes::approval(
+                quote_approval: crate::quote_policy::approval(
                     s,
                     viewer,
                     ties.get(&s.account_id).copied().unwrap_or(Ties::default()),
@@ -284,7 +284,7 @@ impl Services {
                 view.filtered = m.matches(quoted, None);
             }
             view.quote = row.nested().map(|(nested, state)| {
-                let (state, shown) = crate::quotes::shown_state(
+                let (state, shown) = crate::quote_policy::shown_state(
                     state,
                     nested.and_then(|id| access.get(&id).copied()),
                     viewer,
@@ -300,7 +300,7 @@ impl Services {
         // The quote a status makes, with the quoted status in full.
         let quote_for = |s: &Status| -> Option<QuoteView> {
             let row = quote_of.get(&s.id)?;
-            let (state, shown) = crate::quotes::shown_state(
+            let (state, shown) = crate::quote_policy::shown_state(
                 row.quote.state(),
                 row.quote
                     .quoted_status()
@@ -312,7 +312,8 @@ impl Services {
                 .quoted_status()
                 .and_then(|id| access.get(&id))
                 .is_some_and(|(author, flags)| {
-                    crate::quotes::filter_state(viewer, *author, *flags) != Some("unauthorized")
+                    crate::quote_policy::filter_state(viewer, *author, *flags)
+                        != Some("unauthorized")
                 });
             Some(QuoteView {
                 state,

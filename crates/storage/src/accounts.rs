@@ -13,7 +13,7 @@ macro_rules! account_columns {
          a.bot, a.discoverable, a.indexable, a.hide_collections, a.uri, a.url, a.inbox_url, \
          a.shared_inbox_url, a.outbox_url, a.followers_url, a.public_key_pem, a.avatar_remote_url, \
          a.header_remote_url, a.statuses_count, a.followers_count, a.following_count, \
-         a.last_status_at, a.suspended_at, a.created_at, a.updated_at, a.avatar_file, a.header_file"
+         a.last_status_at, a.suspended_at, a.silenced_at, a.created_at, a.updated_at, a.avatar_file, a.header_file"
     };
 }
 pub(crate) use account_columns;
@@ -54,6 +54,8 @@ pub struct Account {
     pub following_count: i64,
     pub last_status_at: Option<DateTime<Utc>>,
     pub suspended_at: Option<DateTime<Utc>>,
+    /// Silenced (limited) by a moderator: left out of public timelines and trends.
+    pub silenced_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// A local avatar: a path under the media directory.
@@ -331,6 +333,21 @@ pub async fn set_suspended<'a>(
     sql::execute(
         ex,
         "UPDATE accounts SET suspended_at = $2, updated_at = $3 WHERE id = $1",
+        args![id, at, crate::now()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Silences (limits) an account, or with `None` lifts the silence.
+pub async fn set_silenced<'a>(
+    ex: impl Exec<'a>,
+    id: AccountId,
+    at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    sql::execute(
+        ex,
+        "UPDATE accounts SET silenced_at = $2, updated_at = $3 WHERE id = $1",
         args![id, at, crate::now()],
     )
     .await

@@ -39,6 +39,7 @@ pub mod statuses;
 pub mod tags;
 pub mod trends;
 pub mod users;
+pub mod visibility;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -31,13 +31,14 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Whether no condition sets anything aside (limited accounts do not exist yet).
+    /// Whether no condition sets anything aside.
     pub fn accepts_everything(&self) -> bool {
         [
             &self.for_not_following,
             &self.for_not_followers,
             &self.for_new_accounts,
             &self.for_private_mentions,
+            &self.for_limited_accounts,
         ]
         .iter()
         .all(|a| a.as_str() == "accept")

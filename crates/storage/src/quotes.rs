@@ -247,54 +247,6 @@ pub async fn accepted_quoters<'a>(ex: impl Exec<'a>, quoted: StatusId) -> Result
     .await
 }
 
-/// Bits of [`access`]'s answer.
-pub const VISIBLE: i64 = 1;
-pub const DOMAIN_BLOCKED: i64 = 2;
-pub const ACCOUNT_BLOCKED: i64 = 4;
-pub const ACCOUNT_MUTED: i64 = 8;
-
-/// How `viewer` (none: anonymous) relates to each of these statuses, for
-/// showing them inside quotes, in one query: (status id, author, flags) where the
-/// flags are [`VISIBLE`] (Mastodon's `StatusPolicy#show?`: author not
-/// suspended and not blocking the viewer; public or unlisted, the viewer's
-/// own, mentioning the viewer, or followers-only and followed), and whether
-/// the viewer blocks the author's domain, blocks the author or mutes them.
-/// Missing statuses are left out.
-pub async fn access<'a>(
-    ex: impl Exec<'a>,
-    viewer: Option<AccountId>,
-    statuses: &[StatusId],
-    now: DateTime<Utc>,
-) -> Result<Vec<(i64, i64, i64)>> {
-    if statuses.is_empty() {
-        return Ok(Vec::new());
-    }
-    // No account has id 0: an anonymous viewer matches no relation.
-    let viewer = viewer.map_or(0, |v| v.0);
-    let sql = format!(
-        "SELECT s.id, s.account_id, CAST( \
-           (CASE WHEN a.suspended_at IS NULL \
-              AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = s.account_id AND b.target_account_id = $1) \
-              AND (s.visibility IN (0, 1) OR s.account_id = $1 \
-                   OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = $1) \
-                   OR (s.visibility = 2 AND EXISTS (SELECT 1 FROM follows f \
-                       WHERE f.account_id = $1 AND f.target_account_id = s.account_id))) \
-            THEN {VISIBLE} ELSE 0 END) \
-         + (CASE WHEN EXISTS (SELECT 1 FROM account_domain_blocks d \
-              WHERE d.account_id = $1 AND d.domain = a.domain) THEN {DOMAIN_BLOCKED} ELSE 0 END) \
-         + (CASE WHEN EXISTS (SELECT 1 FROM blocks b2 \
-              WHERE b2.account_id = $1 AND b2.target_account_id = s.account_id) THEN {ACCOUNT_BLOCKED} ELSE 0 END) \
-         + (CASE WHEN EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = $1 \
-              AND mu.target_account_id = s.account_id AND (mu.expires_at IS NULL OR mu.expires_at > $2)) \
-            THEN {ACCOUNT_MUTED} ELSE 0 END) AS BIGINT) AS flags \
-         FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE s.id IN ({})",
-        placeholders(3, statuses.len())
-    );
-    let mut a = args![viewer, now];
-    a.extend(statuses.iter().map(|s| (*s).into()));
-    sql::fetch_all(ex, sql, a).await
-}
-
 /// Follows between `viewer` and these accounts, either way:
 /// (follower, followed) pairs.
 pub async fn follows_with<'a>(

@@ -615,8 +615,10 @@ pub async fn update_content<'a>(ex: impl Exec<'a>, id: StatusId, c: &StatusChang
     .map(|_| ())
 }
 
-/// Makes `status` mention exactly `accounts` (silent mentions stay, or
-/// become real ones when now mentioned); returns those newly mentioned.
+/// Makes `status` mention exactly `accounts`: mentions no longer in the text
+/// become silent (as Mastodon's `UpdateStatusService`: who was told of the
+/// status keeps seeing it), silent ones become real when mentioned again;
+/// returns those newly mentioned.
 pub async fn replace_mentions(
     tx: &mut crate::Tx,
     ids: &ferrodon_model::IdGenerator,
@@ -633,7 +635,7 @@ pub async fn replace_mentions(
         if !accounts.iter().any(|a| a.0 == *old) {
             sql::execute(
                 &mut *tx,
-                "DELETE FROM mentions WHERE status_id = $1 AND account_id = $2",
+                "UPDATE mentions SET silent = TRUE WHERE status_id = $1 AND account_id = $2",
                 args![status, *old],
             )
             .await?;

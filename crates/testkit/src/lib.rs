@@ -16,7 +16,7 @@ mod server;
 
 use std::path::PathBuf;
 
-pub use server::{ServerOptions, TestServer, start};
+pub use server::{ServerOptions, TestServer, metrics_addr, start};
 
 /// One storage setup the suite runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,6 +42,9 @@ pub struct TestServer {
     pub base_url: String,
     /// `127.0.0.1:PORT` (the instance's domain is `localhost:PORT`).
     pub authority: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener (`/metrics`, `/health`);
+    /// `None` when the test turned it off (`FERRODON_METRICS_LISTEN=off`).
+    pub metrics_url: Option<String>,
     /// Environment every process of this instance needs (database, Redis, data dir).
     pub instance_env: Vec<(String, String)>,
     pub bin: PathBuf,
@@ -86,6 +89,7 @@ impl TestServer {
         }
         let mut env = instance_env.clone();
         env.push(("FERRODON_LISTEN".into(), "127.0.0.1:0".into()));
+        env.push(("FERRODON_METRICS_LISTEN".into(), "127.0.0.1:0".into()));
         env.push(("FERRODON_LOG_FORMAT".into(), "json".into()));
         env.push(("FERRODON_WORKER_POLL_MS".into(), "100".into()));
         // Tests stay off the internet: statuses link to example.com and the
@@ -100,9 +104,15 @@ impl TestServer {
         env.extend(options.env.iter().cloned());
         let (child, logs, addr) = start(&options.bin, &["serve"], &env);
         let authority = addr;
+        let metrics_url = logs
+            .lock()
+            .ok()
+            .and_then(|l| metrics_addr(&l))
+            .map(|a| format!("http://{a}"));
         TestServer {
             base_url: format!("http://{authority}"),
             authority,
+            metrics_url,
             instance_env,
             bin: options.bin,
             child: Some(child),
@@ -131,6 +141,11 @@ impl TestServer {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// The process id of the running server (`None` once it was stopped).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The process's log lines so far.
@@ -205,17 +220,30 @@ impl TestServer {
             let _ = redis::cmd("DEL").arg(chunk).query::<i64>(&mut conn);
         }
     }
+
+    /// The metrics listener's URL (panics when the test turned it off).
+    pub fn metrics(&self) -> &str {
+        self.metrics_url
+            .as_deref()
+            .expect("the metrics listener is on")
+    }
 }
 
 /// Starts `bin args` and waits for the "listening" log line; returns the
-/// child, its log buffer and the bound address.
+/// child, its log buffer and the bound address. Unless `env` sets
+/// `FERRODON_METRICS_LISTEN`, the metrics listener takes an ephemeral port
+/// (see [`metrics_addr`]), so that processes of parallel tests never
+/// compete for the default one.
 pub fn start(
     bin: &PathBuf,
     args: &[&str],
     env: &[(String, String)],
 ) -> (Child, Arc<Mutex<Vec<String>>>, String) {
+    let metrics_default = (!env.iter().any(|(k, _)| k == "FERRODON_METRICS_LISTEN"))
+        .then_some(("FERRODON_METRICS_LISTEN", "127.0.0.1:0"));
     let mut child = Command::new(bin)
         .args(args)
+        .envs(metrics_default)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -240,13 +268,16 @@ pub fn start(
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if line.contains("\"listening\"")
-                    && let Some(addr) = field(&line, "addr")
-                {
-                    let _ = tx.send(addr);
-                }
+                // Kept before it is announced: `metrics_addr` reads it there.
+                let addr = line
+                    .contains("\"listening\"")
+                    .then(|| field(&line, "addr"))
+                    .flatten();
                 if let Ok(mut l) = logs.lock() {
                     l.push(line);
+                }
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
                 }
             }
         });
@@ -259,6 +290,15 @@ pub fn start(
             panic!("ferrodon {args:?} did not start listening:\n{lines}");
         }
     }
+}
+
+/// The metrics listener's address, from the "listening" line of a process's
+/// logs (`None` when it runs without one).
+pub fn metrics_addr(logs: &[String]) -> Option<String> {
+    logs.iter()
+        .filter(|l| l.contains("\"listening\""))
+        .find_map(|l| field(l, "metrics_addr"))
+        .filter(|a| a != "off")
 }
 
 /// The string value of `"key":"…"` in a JSON log line.

@@ -23,7 +23,7 @@ use axum::http::StatusCode;
 pub(crate) fn limit(raw: Option<i64>, default: i64) -> i64 {
     match raw {
         None => default,
-        Some(n) => n.abs().clamp(1, default * 2),
+        Some(n) => n.saturating_abs().clamp(1, default * 2),
     }
 }
 

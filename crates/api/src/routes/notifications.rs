@@ -126,7 +126,7 @@ pub async fn clear(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<
 
 /// `limit` for unread counts: 100 by default, at most 1,000.
 fn count_limit(p: &ListParams) -> i64 {
-    p.paging.limit.map_or(100, |l| l.abs().min(1000))
+    p.paging.limit.map_or(100, |l| l.saturating_abs().min(1000))
 }
 
 /// `GET /api/v1/notifications/unread_count`.

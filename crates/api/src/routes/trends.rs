@@ -39,7 +39,7 @@ fn offset_page(
     body: Vec<Value>,
     (offset, limit): (i64, i64),
 ) -> Response {
-    let next = (body.len() as i64 == limit).then_some(("offset", offset + limit));
+    let next = (body.len() as i64 == limit).then_some(("offset", offset.saturating_add(limit)));
     let prev = (offset > limit).then_some(("offset", offset - limit));
     let link = cursor_links(
         &state.services.instance().base_url,
