@@ -863,7 +863,11 @@ async fn filters_at_the_limits_do_not_stall_the_server() {
         "/health took {slowest:?} while filtered timelines were read"
     );
     let kept = a.get("/api/v2/filters").await.ok_json();
-    assert_eq!(kept.as_array().unwrap().len(), 1, "one filter of 1,000 keywords");
+    assert_eq!(
+        kept.as_array().unwrap().len(),
+        1,
+        "one filter of 1,000 keywords"
+    );
 }
 
 /// A web process's compiled filters follow changes made through another

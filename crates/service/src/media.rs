@@ -362,7 +362,7 @@ impl Services {
         unverified: &str,
     ) -> Result<probe::Probed> {
         static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-        let _permit = if found.kind == "image" {
+        let permit = if found.kind == "image" {
             Some(
                 DECODING
                     .acquire()
@@ -375,6 +375,8 @@ impl Services {
         let path = upload.path.clone();
         let content_type = found.content_type;
         let checked = tokio::task::spawn_blocking(move || {
+            // Held until the check ends, even if the request goes away first.
+            let _permit = permit;
             let file = std::fs::File::open(&path).map_err(|e| probe::Problem::Io(e.to_string()))?;
             probe::check(content_type, std::io::BufReader::new(file))
         })
