@@ -870,8 +870,8 @@ async fn filters_at_the_limits_do_not_stall_the_server() {
     );
 }
 
-/// A web process's compiled filters follow changes made through another
-/// process at once (the version is read from the database on every read).
+// A web process's compiled filters follow changes made through another
+// process at once (the version is read from the database on every read).
 lane_test!(
     filter_changes_reach_every_process,
     |lane: Lane| async move {

@@ -715,11 +715,11 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-/// Uploads must parse: the review's "videos" (an MP4 header followed by
-/// zeros) and "images" (a GIF header followed by text claiming
-/// 29,500×29,283) are refused on the upload itself; declared sizes are
-/// checked against Mastodon's 33,177,600 pixels; real files of every
-/// accepted type pass with their real dimensions.
+// Uploads must parse: the review's "videos" (an MP4 header followed by
+// zeros) and "images" (a GIF header followed by text claiming
+// 29,500×29,283) are refused on the upload itself; declared sizes are
+// checked against Mastodon's 33,177,600 pixels; real files of every
+// accepted type pass with their real dimensions.
 lane_test!(uploads_must_parse, |lane: Lane| async move {
     let server = spawn(lane).await;
     let api = Api::of(&server);
@@ -835,7 +835,7 @@ lane_test!(uploads_must_parse, |lane: Lane| async move {
     assert_no_panics(&server);
 });
 
-/// One account keeps a bounded amount of uploads not attached to any post.
+// One account keeps a bounded amount of uploads not attached to any post.
 lane_test!(unattached_upload_quota, |lane: Lane| async move {
     let server = spawn_with(
         lane,
