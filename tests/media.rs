@@ -9,19 +9,13 @@ use ferrodon_testkit::{Lane, lane_test};
 use reqwest::Method;
 use serde_json::Value;
 
-/// A GIF whose logical screen is 2×3.
-const GIF_2X3: &[u8] = &[
-    b'G', b'I', b'F', b'8', b'9', b'a', 0x02, 0x00, 0x03, 0x00, 0x80, 0x00, 0x00, 0xff, 0xff, 0xff,
-    0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44,
-    0x01, 0x00, 0x3b,
-];
-
-/// The start of a JPEG: SOI, a JFIF APP0 segment, then a frame header of 5×4.
-const JPEG_5X4: &[u8] = &[
-    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01,
-    0x00, 0x01, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x04, 0x00, 0x05, 0x03, 0x01, 0x22,
-    0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xff, 0xd9,
-];
+/// Tiny real files (made with ffmpeg; see `tests/fixtures/media`).
+const GIF_2X3: &[u8] = include_bytes!("fixtures/media/image.gif");
+const JPEG_5X4: &[u8] = include_bytes!("fixtures/media/image.jpg");
+/// A 40×40 PNG of noise, 1,442 bytes.
+const NOISE_PNG: &[u8] = include_bytes!("fixtures/media/noise.png");
+const MOV: &[u8] = include_bytes!("fixtures/media/video.mov");
+const MP4: &[u8] = include_bytes!("fixtures/media/video.mp4");
 
 fn file<'a>(name: &'a str, file_name: &'a str, bytes: &'a [u8]) -> FilePart<'a> {
     FilePart {
@@ -323,12 +317,11 @@ lane_test!(size_limits, |lane: Lane| async move {
             "Validation failed: File file size must be less than 100 Bytes",
         );
     // A video may be that large.
-    let mut mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom".to_vec();
-    mp4.resize(1500, 0);
-    let video = upload_ok(&a, &mp4, "clip.mp4").await;
+    assert!(MOV.len() > 100 && MOV.len() < 2000);
+    let video = upload_ok(&a, MOV, "clip.mov").await;
     assert_eq!(video["type"], "video");
     assert_eq!(video["meta"], serde_json::json!({}));
-    assert_serves(&api, &str_field(&video, "url"), &mp4, "video/mp4").await;
+    assert_serves(&api, &str_field(&video, "url"), MOV, "video/quicktime").await;
     // Over every limit: 413, found while the file streams in…
     let mut huge = PNG_3X2.to_vec();
     huge.resize(5000, 0);
@@ -353,11 +346,10 @@ lane_test!(size_limits, |lane: Lane| async move {
     let server2 = spawn_with(lane, &[("FERRODON_MAX_BODY_BYTES", "1000")]).await;
     let api2 = Api::of(&server2);
     let bob = user_token(&server2, "bob").await;
-    let mut png_2k = PNG_3X2.to_vec();
-    png_2k.resize(3000, 0);
-    upload_ok(&bob.api(&api2), &png_2k, "x.png").await;
+    assert!(NOISE_PNG.len() > 1000);
+    upload_ok(&bob.api(&api2), NOISE_PNG, "x.png").await;
     // …but still to other routes.
-    let (ct, body) = multipart_with_files(&[("status", "hi")], &[file("file", "x.png", &png_2k)]);
+    let (ct, body) = multipart_with_files(&[("status", "hi")], &[file("file", "x.png", NOISE_PNG)]);
     bob.api(&api2)
         .send(Method::POST, "/api/v1/statuses", Body::raw(&ct, body), &[])
         .await
@@ -656,12 +648,10 @@ lane_test!(avatars_and_headers, |lane: Lane| async move {
     )
     .await
     .err_is(422, "Validation failed: Avatar content type is invalid");
-    let mut mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom".to_vec();
-    mp4.resize(100, 0);
     a.send(
         Method::PATCH,
         "/api/v1/accounts/update_credentials",
-        Body::multipart_files(&[], &[file("header", "x.mp4", &mp4)]),
+        Body::multipart_files(&[], &[file("header", "x.mp4", MP4)]),
         &[],
     )
     .await
@@ -691,4 +681,197 @@ lane_test!(avatars_and_headers, |lane: Lane| async move {
     api.delete("/api/v1/profile/avatar").await.err(401);
     assert_eq!(leftover_uploads(&server), Vec::<String>::new());
     assert_no_panics(&server);
+});
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A well-formed PNG (chunks with their checksums) that says it is `w`×`h`.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let idat = [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &idat), (b"IEND", &[])] {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    out
+}
+
+// Uploads must parse: the review's "videos" (an MP4 header followed by
+// zeros) and "images" (a GIF header followed by text claiming
+// 29,500×29,283) are refused on the upload itself; declared sizes are
+// checked against Mastodon's 33,177,600 pixels; real files of every
+// accepted type pass with their real dimensions.
+lane_test!(uploads_must_parse, |lane: Lane| async move {
+    let server = spawn(lane).await;
+    let api = Api::of(&server);
+    let alice = user_token(&server, "alice").await;
+    let a = alice.api(&api);
+    let unverified = "File type of uploaded media could not be verified";
+
+    let mut fake_mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom".to_vec();
+    fake_mp4.resize(2_000_000, 0);
+    upload(&a, "/api/v2/media", &[], &fake_mp4, "clip.mp4")
+        .await
+        .err_is(422, unverified);
+    let mut fake_gif = b"GIF89a".to_vec();
+    fake_gif.extend_from_slice(&29_500u16.to_le_bytes());
+    fake_gif.extend_from_slice(&29_283u16.to_le_bytes());
+    fake_gif.extend_from_slice(b"\x00\x00\x00 and then nothing but text");
+    let refused = upload(&a, "/api/v2/media", &[], &fake_gif, "big.gif")
+        .await
+        .err(422);
+    assert!(
+        refused == unverified || refused == "29500x29283 images are not supported",
+        "{refused}"
+    );
+    upload(
+        &a,
+        "/api/v2/media",
+        &[],
+        &png_claiming(29_500, 29_283),
+        "big.png",
+    )
+    .await
+    .err_is(422, "29500x29283 images are not supported");
+    // A real image followed by padding is not a PNG any more.
+    let mut padded = PNG_3X2.to_vec();
+    padded.resize(4096, 0);
+    upload(&a, "/api/v1/media", &[], &padded, "padded.png")
+        .await
+        .err_is(422, unverified);
+    // Avatars too.
+    a.send(
+        Method::PATCH,
+        "/api/v1/accounts/update_credentials",
+        Body::multipart_files(&[], &[file("avatar", "me.gif", &fake_gif)]),
+        &[],
+    )
+    .await
+    .err(422);
+
+    for (name, bytes, kind, size) in [
+        ("image.jpg", JPEG_5X4, "image", Some("5x4")),
+        ("image.gif", GIF_2X3, "image", Some("2x3")),
+        (
+            "image.webp",
+            &include_bytes!("fixtures/media/image.webp")[..],
+            "image",
+            Some("3x2"),
+        ),
+        ("noise.png", NOISE_PNG, "image", Some("40x40")),
+        ("video.mp4", MP4, "video", None),
+        ("video.mov", MOV, "video", None),
+        (
+            "video.webm",
+            &include_bytes!("fixtures/media/video.webm")[..],
+            "video",
+            None,
+        ),
+        (
+            "audio.mp3",
+            &include_bytes!("fixtures/media/audio.mp3")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.aac",
+            &include_bytes!("fixtures/media/audio.aac")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.m4a",
+            &include_bytes!("fixtures/media/audio.m4a")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.ogg",
+            &include_bytes!("fixtures/media/audio.ogg")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.wav",
+            &include_bytes!("fixtures/media/audio.wav")[..],
+            "audio",
+            None,
+        ),
+        (
+            "audio.flac",
+            &include_bytes!("fixtures/media/audio.flac")[..],
+            "audio",
+            None,
+        ),
+    ] {
+        let m = upload_ok(&a, bytes, name).await;
+        assert_eq!(m["type"], kind, "{name}");
+        assert_eq!(m["meta"]["original"]["size"].as_str(), size, "{name}: {m}");
+        // Out of the way of the quota.
+        a.delete(&format!("/api/v1/media/{}", str_field(&m, "id")))
+            .await
+            .ok_json();
+    }
+    assert_eq!(leftover_uploads(&server), Vec::<String>::new());
+    assert_no_panics(&server);
+});
+
+// One account keeps a bounded amount of uploads not attached to any post.
+lane_test!(unattached_upload_quota, |lane: Lane| async move {
+    let server = spawn_with(
+        lane,
+        &[
+            ("FERRODON_UNATTACHED_MEDIA_FILES", "3"),
+            ("FERRODON_UNATTACHED_MEDIA_QUOTA", "4000"),
+        ],
+    )
+    .await;
+    let api = Api::of(&server);
+    let alice = user_token(&server, "alice").await;
+    let bob = user_token(&server, "bob").await;
+    let a = alice.api(&api);
+    let first = upload_ok(&a, NOISE_PNG, "1.png").await;
+    let second = upload_ok(&a, NOISE_PNG, "2.png").await;
+    // 3 × 1,442 bytes is over 4,000.
+    let resp = upload(&a, "/api/v2/media", &[], NOISE_PNG, "3.png").await;
+    let message = resp.err(422);
+    assert!(message.starts_with("Validation failed: "), "{message}");
+    assert!(message.contains("not attached to a post"), "{message}");
+    // Another account has its own quota.
+    upload_ok(&bob.api(&api), NOISE_PNG, "b.png").await;
+    // Posting frees the quota; small files fit until the count is reached.
+    post_status_with(
+        &a,
+        &[("status", "two"), ("media_ids[]", &str_field(&first, "id"))],
+    )
+    .await;
+    upload_ok(&a, PNG_3X2, "4.png").await;
+    upload_ok(&a, PNG_3X2, "5.png").await;
+    let resp = upload(&a, "/api/v2/media", &[], PNG_3X2, "6.png").await;
+    assert!(resp.err(422).contains("at most 3"), "{}", resp.describe());
+    // Deleting one makes room.
+    a.delete(&format!("/api/v1/media/{}", str_field(&second, "id")))
+        .await
+        .ok_json();
+    upload_ok(&a, PNG_3X2, "7.png").await;
+    assert_eq!(leftover_uploads(&server), Vec::<String>::new());
 });

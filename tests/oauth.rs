@@ -1051,3 +1051,136 @@ lane_test!(scopes_are_enforced, |lane: Lane| async move {
         .await;
     resp.err_is(401, invalid);
 });
+
+/// The sign-in form's token only works in the browser it was shown to (its
+/// sign-in cookie), so nobody can sign a victim's browser into their own
+/// account (login CSRF); its CSP lets it post only to itself and to where
+/// the client's redirect goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_form_is_bound_to_the_browser() {
+    let server = spawn(Lane::Sqlite).await;
+    let api = Api::of(&server);
+    create_account(&server, "mallory", &[]);
+    let custom = "com.example.app:/oauth";
+    let app = register_app_with(&api, "read", &format!("{CALLBACK}\n{custom}\n{OOB}")).await;
+    let query = |redirect: &str| -> Vec<(String, String)> {
+        vec![
+            ("response_type".into(), "code".into()),
+            ("client_id".into(), app.client_id.clone()),
+            ("redirect_uri".into(), redirect.into()),
+            ("scope".into(), "read".into()),
+        ]
+    };
+    let page_for = |redirect: &str| {
+        let api = api.anon();
+        let q = query(redirect);
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let page = api.get_q("/oauth/authorize", &pairs).await;
+            assert_eq!(page.status, 200, "{}", page.describe());
+            page
+        }
+    };
+    // Mallory fetches a form (with its cookie) and hands the form to a victim.
+    let mallory_page = page_for(CALLBACK).await;
+    let mallory_cookie = signin_cookie(&mallory_page).expect("a sign-in cookie");
+    let set_cookie = mallory_page.header("set-cookie").unwrap_or_default();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let mut fields = hidden_inputs(&mallory_page.text);
+    fields.push(("email".into(), email_of("mallory")));
+    fields.push(("password".into(), PASSWORD.into()));
+    let post = |cookie: Option<String>| {
+        let api = api.anon();
+        let fields = fields.clone();
+        async move {
+            let headers: Vec<(&str, &str)> = cookie
+                .as_deref()
+                .map(|c| vec![("cookie", c)])
+                .unwrap_or_default();
+            api.send(
+                reqwest::Method::POST,
+                "/oauth/authorize",
+                Body::Form(fields),
+                &headers,
+            )
+            .await
+        }
+    };
+    let issued = |resp: &Resp| {
+        resp.header("location")
+            .is_some_and(|l| query_param(&l, "code").is_some())
+    };
+    // A cross-site post carries no cookie (SameSite=Lax): refused, 422.
+    let resp = post(None).await;
+    assert_eq!(resp.status, 422, "no cookie: {}", resp.describe());
+    assert!(!issued(&resp), "{}", resp.describe());
+    assert!(
+        resp.text.contains("could not be verified"),
+        "{}",
+        resp.describe()
+    );
+    // The victim's own cookie does not match Mallory's form either.
+    let victim_cookie = signin_cookie(&page_for(CALLBACK).await).expect("a sign-in cookie");
+    assert_ne!(victim_cookie, mallory_cookie);
+    let resp = post(Some(victim_cookie)).await;
+    assert_eq!(
+        resp.status,
+        422,
+        "another browser's cookie: {}",
+        resp.describe()
+    );
+    assert!(!issued(&resp), "{}", resp.describe());
+    // A forged cookie value is no better.
+    let forged = format!("ferrodon_signin={}", "A".repeat(43));
+    let resp = post(Some(forged)).await;
+    assert_eq!(resp.status, 422, "forged cookie: {}", resp.describe());
+    // The browser the form was shown to signs in.
+    let resp = post(Some(mallory_cookie.clone())).await;
+    assert!(matches!(resp.status, 302 | 303), "{}", resp.describe());
+    assert!(issued(&resp), "{}", resp.describe());
+    // A browser that has a cookie keeps it for the next form.
+    let again = api
+        .anon()
+        .send(
+            reqwest::Method::GET,
+            &format!(
+                "/oauth/authorize?{}",
+                form_encode(
+                    &query(CALLBACK)
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect::<Vec<_>>()
+                )
+            ),
+            Body::None,
+            &[("cookie", &mallory_cookie)],
+        )
+        .await;
+    assert_eq!(signin_cookie(&again), Some(mallory_cookie));
+
+    // The CSP: the form posts to itself, then the browser follows the
+    // redirect to the client, which `form-action` also governs.
+    let csp = |page: &Resp| page.header("content-security-policy").unwrap_or_default();
+    let form_action = |page: &Resp| {
+        csp(page)
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("form-action"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        form_action(&mallory_page),
+        "form-action 'self' https://app.example"
+    );
+    assert_eq!(
+        form_action(&page_for(custom).await),
+        "form-action 'self' com.example.app:"
+    );
+    assert_eq!(form_action(&page_for(OOB).await), "form-action 'self'");
+    assert!(!csp(&mallory_page).contains('*'), "{}", csp(&mallory_page));
+    assert!(csp(&mallory_page).contains("frame-ancestors 'none'"));
+}

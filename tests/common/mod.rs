@@ -1299,9 +1299,27 @@ pub async fn authorize(api: &Api, query: &[(&str, &str)], email: &str, password:
     fields.retain(|(k, _)| k != "email" && k != "password");
     fields.push(("email".into(), email.into()));
     fields.push(("password".into(), password.into()));
+    // The form's token is bound to the sign-in cookie, as a browser keeps it.
+    let cookie = signin_cookie(&page).expect("the sign-in page sets its cookie");
     api.anon()
-        .send(Method::POST, "/oauth/authorize", Body::Form(fields), &[])
+        .send(
+            Method::POST,
+            "/oauth/authorize",
+            Body::Form(fields),
+            &[("cookie", &cookie)],
+        )
         .await
+}
+
+/// The `name=value` of the sign-in cookie a sign-in page set.
+pub fn signin_cookie(page: &Resp) -> Option<String> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.contains("signin="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
 }
 
 // ---------------------------------------------------------------------------

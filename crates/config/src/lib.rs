@@ -209,15 +209,22 @@ pub struct MediaConfig {
     pub max_image_bytes: u64,
     /// Largest video or audio upload, in bytes.
     pub max_video_bytes: u64,
+    /// Most bytes of uploads one account may keep unattached (0: no limit).
+    pub unattached_quota_bytes: u64,
+    /// Most uploads one account may keep unattached (0: no limit).
+    pub unattached_quota_files: u64,
 }
 
 impl MediaConfig {
-    /// Mastodon's limits (16 MB images, 99 MB video and audio) under `dir`.
+    /// Mastodon's limits (16 MB images, 99 MB video and audio) under `dir`,
+    /// and at most 20 unattached uploads of 200 MB in all per account.
     pub fn new(dir: PathBuf) -> MediaConfig {
         MediaConfig {
             dir,
             max_image_bytes: 16 * 1024 * 1024,
             max_video_bytes: 99 * 1024 * 1024,
+            unattached_quota_bytes: 200 * 1024 * 1024,
+            unattached_quota_files: 20,
         }
     }
 }
@@ -492,6 +499,20 @@ pub const SETTINGS: &[Setting] = &[
         default: "103809024",
         secret: false,
         doc: "Largest video or audio upload (bytes); larger request bodies get 413.",
+    },
+    Setting {
+        key: "limits.unattached_media_bytes",
+        env: &["FERRODON_UNATTACHED_MEDIA_QUOTA"],
+        default: "209715200",
+        secret: false,
+        doc: "Most bytes of uploads one account may keep unattached (not yet in a post; they are removed after a day); more is refused with 422. 0 = no limit.",
+    },
+    Setting {
+        key: "limits.unattached_media_files",
+        env: &["FERRODON_UNATTACHED_MEDIA_FILES"],
+        default: "20",
+        secret: false,
+        doc: "Most uploads one account may keep unattached; more is refused with 422. 0 = no limit.",
     },
     Setting {
         key: "rate_limits.api",
@@ -1014,6 +1035,12 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
     if let Some(n) = raw.parse("limits.max_video_bytes", positive)? {
         media.max_video_bytes = n;
     }
+    if let Some(n) = raw.parse("limits.unattached_media_bytes", parse_num::<u64>)? {
+        media.unattached_quota_bytes = n;
+    }
+    if let Some(n) = raw.parse("limits.unattached_media_files", parse_num::<u64>)? {
+        media.unattached_quota_files = n;
+    }
     let mut http = HttpConfig::default();
     if let Some(n) = raw.parse("http.header_read_timeout_s", positive)? {
         http.header_read_timeout_s = n;
@@ -1177,6 +1204,8 @@ mod tests {
         assert!(c.media.dir.ends_with("data/media"));
         assert_eq!(c.media.max_image_bytes, 16_777_216);
         assert_eq!(c.media.max_video_bytes, 103_809_024);
+        assert_eq!(c.media.unattached_quota_bytes, 209_715_200);
+        assert_eq!(c.media.unattached_quota_files, 20);
         Ok(())
     }
 

@@ -70,11 +70,19 @@ fn generate_key() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Creates `path` with `contents`, readable by the owner only; an existing
-/// file is left alone.
+/// Creates `path` with `contents`, readable by the owner only (and its
+/// missing directories, 0700); an existing file is left alone.
 fn write_new(path: &Path, contents: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        // The data dir (when it is made here) is the owner's alone.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -26,6 +26,20 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A new value for the browser's sign-in cookie, which the sign-in form's
+/// token is bound to.
+pub fn new_form_binding() -> String {
+    random_token()
+}
+
+/// Whether a sign-in cookie's value has the shape [`new_form_binding`] gives.
+pub fn valid_form_binding(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// How tokens and codes are stored: SHA-256, hex.
 pub fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
@@ -451,19 +465,26 @@ impl Services {
         })
     }
 
-    /// A token for the sign-in form that binds it to this request for an hour.
-    pub fn authorize_form_token(&self, req: &AuthorizeRequest, now: DateTime<Utc>) -> String {
+    /// A token for the sign-in form that binds it to this request, to the
+    /// browser's sign-in cookie (`binding`, see [`new_form_binding`]) and to
+    /// the next hour: a form fetched by someone else is no use in this browser.
+    pub fn authorize_form_token(
+        &self,
+        req: &AuthorizeRequest,
+        binding: &str,
+        now: DateTime<Utc>,
+    ) -> String {
         let ts = now.timestamp();
-        format!("{ts}.{}", self.form_mac(req, ts))
+        format!("{ts}.{}", self.form_mac(req, binding, ts))
     }
 
-    fn form_mac(&self, req: &AuthorizeRequest, ts: i64) -> String {
+    fn form_mac(&self, req: &AuthorizeRequest, binding: &str, ts: i64) -> String {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secrets().secret_key_base) else {
             return String::new();
         };
         mac.update(
             format!(
-                "authorize|{}|{}|{}|{}|{ts}",
+                "authorize|{binding}|{}|{}|{}|{}|{ts}",
                 req.client_id,
                 req.redirect_uri,
                 req.scope.as_deref().unwrap_or(""),
@@ -478,25 +499,39 @@ impl Services {
             .collect()
     }
 
-    /// Handles the sign-in form: checks the form token and the credentials,
-    /// then issues a single-use code (valid ten minutes).
+    /// Handles the sign-in form: checks the form token against the
+    /// browser's sign-in cookie (`binding`) and the credentials, then issues
+    /// a single-use code (valid ten minutes). A token that does not belong to
+    /// this browser is 422 (login CSRF), an old one 403.
     pub async fn authorize(
         &self,
         req: &AuthorizeRequest,
         form_token: &str,
+        binding: Option<&str>,
         login: &str,
         password: &str,
     ) -> Result<AuthorizeOutcome> {
         let valid = self.validate_authorize(req).await?;
         let now = ferrodon_storage::now();
-        let fresh = form_token
+        let parsed = form_token
             .split_once('.')
-            .and_then(|(ts, mac)| ts.parse::<i64>().ok().map(|ts| (ts, mac)))
-            .filter(|(ts, _)| now.timestamp() - ts < 3600 && *ts <= now.timestamp() + 60)
-            .is_some_and(|(ts, mac)| {
-                constant_time_eq(mac.as_bytes(), self.form_mac(req, ts).as_bytes())
+            .and_then(|(ts, mac)| ts.parse::<i64>().ok().map(|ts| (ts, mac)));
+        let bound = match (parsed, binding.filter(|b| valid_form_binding(b))) {
+            (Some((ts, mac)), Some(binding)) => {
+                constant_time_eq(mac.as_bytes(), self.form_mac(req, binding, ts).as_bytes())
+                    .then_some(ts)
+            }
+            _ => None,
+        };
+        let Some(ts) = bound else {
+            return Err(ServiceError::Unprocessable {
+                message: "The sign-in form could not be verified; make sure cookies are \
+                          enabled and try again."
+                    .to_owned(),
+                details: None,
             });
-        if !fresh {
+        };
+        if now.timestamp() - ts >= 3600 || ts > now.timestamp() + 60 {
             return Err(ServiceError::Forbidden(
                 "The sign-in form expired; please try again.".to_owned(),
             ));

@@ -31,6 +31,7 @@ pub mod server_content;
 pub mod statuses;
 pub mod tags;
 pub mod text;
+pub mod time;
 pub mod timelines;
 pub mod trends;
 pub mod views;
@@ -331,6 +332,8 @@ struct Inner {
     fetcher: ferrodon_fetch::Fetcher,
     /// The instance's figures, recomputed at most once a minute (they count rows).
     stats: std::sync::Mutex<Option<(std::time::Instant, InstanceStats)>>,
+    /// Compiled content filters of recently seen accounts.
+    filter_cache: filters::FilterCache,
 }
 
 /// Figures for the instance entity.
@@ -377,12 +380,16 @@ impl Services {
                 secrets,
                 fetcher,
                 stats: std::sync::Mutex::new(None),
+                filter_cache: filters::FilterCache::default(),
             }),
         }
     }
 
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+    pub(crate) fn filter_cache(&self) -> &filters::FilterCache {
+        &self.inner.filter_cache
     }
     pub fn feeds(&self) -> &dyn FeedStore {
         self.inner.feeds.as_ref()

@@ -2,11 +2,17 @@
 //! local avatars and headers.
 //!
 //! The content type comes from the file's first bytes, never from what the
-//! client declared or the file name; image dimensions are read from the
-//! headers of PNG, JPEG, GIF and WebP files. Files are not processed
-//! (no thumbnails, no transcoding, no blurhash): the preview is the file
-//! itself. Stored paths are `<kind dir>/<id split in threes>/original/<random>.<ext>`,
+//! client declared or the file name; then the file's structure is checked
+//! ([`probe`]: images decoded, other containers walked) and an upload that
+//! does not parse is refused, as is an image of more than
+//! [`probe::MAX_PIXELS`] pixels; its dimensions are the decoder's. An account
+//! keeps at most `limits.unattached_media_files` uploads of
+//! `limits.unattached_media_bytes` in all unattached. Files are not
+//! processed (no thumbnails, no transcoding, no blurhash): the preview is the
+//! file itself. Stored paths are `<kind dir>/<id split in threes>/original/<random>.<ext>`,
 //! so a URL cannot be guessed from an id.
+
+pub mod probe;
 
 use std::path::{Path, PathBuf};
 
@@ -23,8 +29,8 @@ pub const MAX_MEDIA_ATTACHMENTS: usize = 4;
 pub const MAX_DESCRIPTION_CHARS: usize = 1500;
 /// Largest avatar or header (Mastodon's `AVATAR_LIMIT`, 8 MB).
 pub const MAX_PROFILE_IMAGE_BYTES: u64 = 8 * 1024 * 1024;
-/// Bytes read from the start of a file to recognise it and find its size.
-pub const HEAD_BYTES: usize = 256 * 1024;
+/// Bytes read from the start of a file to recognise it.
+pub const HEAD_BYTES: usize = 64;
 /// Unattached uploads are removed after this long (Mastodon: one day).
 const UNATTACHED_TTL_HOURS: i64 = 24;
 
@@ -128,79 +134,6 @@ pub fn sniff(b: &[u8]) -> Option<Sniffed> {
         return None;
     };
     by_type(t)
-}
-
-fn be16(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?])))
-}
-
-fn le16(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?])))
-}
-
-fn le24(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(i)?,
-        *b.get(i + 1)?,
-        *b.get(i + 2)?,
-        0,
-    ]))
-}
-
-fn be32(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?))
-}
-
-/// Width and height from an image's header; `None` when not found in `b`.
-pub fn dimensions(content_type: &str, b: &[u8]) -> Option<(u32, u32)> {
-    let (w, h) = match content_type {
-        "image/png" => (be32(b, 16)?, be32(b, 20)?),
-        "image/gif" => (le16(b, 6)?, le16(b, 8)?),
-        "image/webp" => match b.get(12..16)? {
-            b"VP8 " => {
-                if b.get(23..26)? != [0x9D, 0x01, 0x2A] {
-                    return None;
-                }
-                (le16(b, 26)? & 0x3FFF, le16(b, 28)? & 0x3FFF)
-            }
-            b"VP8L" => {
-                if *b.get(20)? != 0x2F {
-                    return None;
-                }
-                let bits = u32::from_le_bytes(b.get(21..25)?.try_into().ok()?);
-                ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
-            }
-            b"VP8X" => (le24(b, 24)? + 1, le24(b, 27)? + 1),
-            _ => return None,
-        },
-        "image/jpeg" => jpeg_dimensions(b)?,
-        _ => return None,
-    };
-    (w > 0 && h > 0).then_some((w, h))
-}
-
-/// Walks a JPEG's segments to its frame header (SOFn).
-fn jpeg_dimensions(b: &[u8]) -> Option<(u32, u32)> {
-    let mut i = 2;
-    loop {
-        if *b.get(i)? != 0xFF {
-            return None;
-        }
-        let mut marker = *b.get(i + 1)?;
-        while marker == 0xFF {
-            i += 1;
-            marker = *b.get(i + 1)?;
-        }
-        match marker {
-            // Markers without a length.
-            0x01 | 0xD0..=0xD8 => i += 2,
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                return Some((be16(b, i + 7)?, be16(b, i + 5)?));
-            }
-            0xD9 | 0xDA => return None,
-            _ => i += 2 + usize::try_from(be16(b, i + 2)?).ok()?,
-        }
-    }
 }
 
 /// `1234567890123456789` → `001/234/567/890/123/456/789`: a directory per
@@ -392,7 +325,7 @@ impl Services {
         attribute: &str,
         images_only: bool,
         limit: Option<u64>,
-    ) -> Result<(Sniffed, Vec<u8>)> {
+    ) -> Result<Sniffed> {
         let head = read_head(&upload.path).await.map_err(io_error)?;
         let found = sniff(&head)
             .filter(|s| {
@@ -415,7 +348,81 @@ impl Services {
                 human_size(limit)
             )));
         }
-        Ok((found, head))
+        Ok(found)
+    }
+
+    /// Checks an upload's structure (see [`probe`]) off the async workers;
+    /// images are decoded one at a time per process, which bounds the
+    /// memory decoding takes. `unverified` is the 422 message for a file
+    /// that does not parse.
+    async fn verify(
+        &self,
+        upload: &Upload,
+        found: Sniffed,
+        unverified: &str,
+    ) -> Result<probe::Probed> {
+        static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+        let permit = if found.kind == "image" {
+            Some(
+                DECODING
+                    .acquire()
+                    .await
+                    .map_err(|e| ServiceError::Internal(format!("media checks: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let path = upload.path.clone();
+        let content_type = found.content_type;
+        let checked = tokio::task::spawn_blocking(move || {
+            // Held until the check ends, even if the request goes away first.
+            let _permit = permit;
+            let file = std::fs::File::open(&path).map_err(|e| probe::Problem::Io(e.to_string()))?;
+            probe::check(content_type, std::io::BufReader::new(file))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("media checks: {e}")))?;
+        match checked {
+            Ok(probed) => Ok(probed),
+            Err(probe::Problem::Malformed(why)) => {
+                tracing::info!(content_type, why, "an upload does not parse");
+                Err(ServiceError::Unprocessable {
+                    message: unverified.to_owned(),
+                    details: None,
+                })
+            }
+            Err(probe::Problem::TooManyPixels(w, h)) => Err(ServiceError::Unprocessable {
+                message: format!("{w}x{h} images are not supported"),
+                details: None,
+            }),
+            Err(probe::Problem::Io(e)) => Err(io_error(std::io::Error::other(e))),
+        }
+    }
+
+    /// Refuses an upload that would take `account` past its quota of
+    /// unattached uploads (files or bytes).
+    async fn check_unattached_quota(&self, account: AccountId, size: u64) -> Result<()> {
+        let media = &self.instance().media;
+        let (files, bytes) = media::unattached_usage(self.db(), account).await?;
+        let files = u64::try_from(files).unwrap_or(0);
+        let bytes = u64::try_from(bytes).unwrap_or(0);
+        let max_files = media.unattached_quota_files;
+        if max_files > 0 && files >= max_files {
+            return Err(ServiceError::invalid(format!(
+                "You have {files} uploads not attached to a post (at most {max_files}); \
+                 post or delete some first"
+            )));
+        }
+        let max_bytes = media.unattached_quota_bytes;
+        if max_bytes > 0 && bytes.saturating_add(size) > max_bytes {
+            return Err(ServiceError::invalid(format!(
+                "Your uploads not attached to a post would take {} (at most {}); \
+                 post or delete some first",
+                human_size(bytes.saturating_add(size)),
+                human_size(max_bytes)
+            )));
+        }
+        Ok(())
     }
 
     /// `POST /api/v2/media`: stores an upload, unattached.
@@ -427,8 +434,18 @@ impl Services {
         focus: Option<String>,
     ) -> Result<MediaAttachment> {
         check_description(&description)?;
-        let (found, head) = self.identify(upload, "File", false, None).await?;
-        let dims = dimensions(found.content_type, &head);
+        let found = self.identify(upload, "File", false, None).await?;
+        self.check_unattached_quota(account, upload.size).await?;
+        let dims = self
+            .verify(
+                upload,
+                found,
+                "File type of uploaded media could not be verified",
+            )
+            .await?
+            .size
+            // Videos' sizes are checked but not shown until they are processed.
+            .filter(|_| found.kind == "image");
         let id = self.ids().next().0;
         let file_path = self
             .keep_upload(upload, "media_attachments/files", id, found.ext)
@@ -584,12 +601,18 @@ impl Services {
     /// A custom emoji's image (PNG, GIF or WebP, 256 KB at most, as
     /// Mastodon's `CustomEmoji`): its new id and stored path.
     pub(crate) async fn store_emoji_image(&self, upload: &Upload) -> Result<(i64, String)> {
-        let (found, _) = self
+        let found = self
             .identify(upload, "Image", true, Some(crate::emojis::MAX_EMOJI_BYTES))
             .await?;
         if found.content_type == "image/jpeg" {
             return Err(ServiceError::invalid("Image content type is invalid"));
         }
+        self.verify(
+            upload,
+            found,
+            "Validation failed: Image could not be verified",
+        )
+        .await?;
         let id = self.ids().next().0;
         let path = self
             .keep_upload(upload, "custom_emojis/images", id, found.ext)
@@ -608,9 +631,15 @@ impl Services {
             ProfileImage::Avatar => "Avatar",
             ProfileImage::Header => "Header",
         };
-        let (found, _) = self
+        let found = self
             .identify(upload, attribute, true, Some(MAX_PROFILE_IMAGE_BYTES))
             .await?;
+        self.verify(
+            upload,
+            found,
+            &format!("Validation failed: {attribute} could not be verified"),
+        )
+        .await?;
         let dir = match which {
             ProfileImage::Avatar => "accounts/avatars",
             ProfileImage::Header => "accounts/headers",
@@ -666,12 +695,7 @@ mod tests {
     #[test]
     fn sniffs_by_content_not_name() {
         assert_eq!(sniff(PNG_1X1).map(|s| s.content_type), Some("image/png"));
-        assert_eq!(dimensions("image/png", PNG_1X1), Some((3, 2)));
         assert_eq!(sniff(b"GIF89a\x05\x00\x07\x00").map(|s| s.ext), Some("gif"));
-        assert_eq!(
-            dimensions("image/gif", b"GIF89a\x05\x00\x07\x00"),
-            Some((5, 7))
-        );
         assert_eq!(sniff(b"hello, I am text").map(|s| s.kind), None);
         assert_eq!(
             sniff(b"\x00\x00\x00\x18ftypmp42").map(|s| s.kind),
@@ -685,19 +709,6 @@ mod tests {
         assert_eq!(sniff(b"ID3\x04\x00").map(|s| s.kind), Some("audio"));
         assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt ").map(|s| s.ext), Some("wav"));
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).map(|s| s.ext), Some("jpg"));
-    }
-
-    #[test]
-    fn jpeg_and_webp_sizes() {
-        // SOI, an APP0 segment of 4 bytes, then SOF0 with height 2, width 3.
-        let jpeg = [
-            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0xAA, 0xBB, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00,
-            0x02, 0x00, 0x03, 0x01, 0x01, 0x11, 0x00,
-        ];
-        assert_eq!(dimensions("image/jpeg", &jpeg), Some((3, 2)));
-        let mut vp8x = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
-        vp8x.extend_from_slice(&[9, 0, 0, 4, 0, 0]);
-        assert_eq!(dimensions("image/webp", &vp8x), Some((10, 5)));
     }
 
     #[test]

@@ -96,8 +96,14 @@ impl Services {
             ));
         }
         self.account(target).await?;
-        let expires_at = (options.duration > 0)
-            .then(|| ferrodon_storage::now() + chrono::Duration::seconds(options.duration));
+        let expires_at = match options.duration {
+            0 => None,
+            secs => Some(crate::time::after_seconds(
+                ferrodon_storage::now(),
+                secs,
+                "Duration",
+            )?),
+        };
         let mut tx = self.db().begin().await?;
         relations::mute(
             &mut tx,

@@ -85,6 +85,7 @@ impl Services {
         except: Option<&ScheduledStatus>,
     ) -> Result<()> {
         let limits = &self.instance().limits;
+        crate::time::check_time(at, "Scheduled at")?;
         if at <= ferrodon_storage::now() + Duration::seconds(limits.min_schedule_offset) {
             return Err(ServiceError::invalid(
                 "Scheduled at The scheduled date must be in the future",

@@ -233,7 +233,7 @@ impl Services {
                 .map(|c| (c.status_id, c))
                 .collect();
         let matcher: Option<FilterMatcher> = match viewer {
-            Some(v) => Some(self.filter_matcher(v).await?),
+            Some(v) => Some(self.filter_matcher(v, &all).await?),
             None => None,
         };
         let ties = self.quote_ties(viewer, &all).await?;

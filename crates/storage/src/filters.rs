@@ -290,6 +290,52 @@ pub async fn entry_count<'a>(ex: impl Exec<'a>, filter: i64) -> Result<i64> {
     .await
 }
 
+/// Raises `account`'s filter version (first to 1); every change to its
+/// filters, keywords or filtered statuses calls this in its transaction, which
+/// also serialises an account's concurrent filter changes (the row is locked
+/// until commit), so the limits counted afterwards hold.
+pub async fn bump_version<'a>(ex: impl Exec<'a>, account: AccountId) -> Result<i64> {
+    sql::fetch_scalar(
+        ex,
+        "INSERT INTO filter_versions (account_id, version) VALUES ($1, 1) \
+         ON CONFLICT (account_id) DO UPDATE SET version = filter_versions.version + 1 \
+         RETURNING version",
+        args![account],
+    )
+    .await
+}
+
+/// `account`'s filter version; 0 when it never had a filter.
+pub async fn version<'a>(ex: impl Exec<'a>, account: AccountId) -> Result<i64> {
+    sql::fetch_scalar(
+        ex,
+        "SELECT COALESCE((SELECT version FROM filter_versions WHERE account_id = $1), 0)",
+        args![account],
+    )
+    .await
+}
+
+/// How many filters, keywords (in all filters) and filtered statuses `account` has.
+pub async fn counts<'a>(ex: impl Exec<'a>, account: AccountId) -> Result<(i64, i64, i64)> {
+    #[derive(sqlx::FromRow)]
+    struct Counts {
+        filters: i64,
+        keywords: i64,
+        statuses: i64,
+    }
+    let c: Counts = sql::fetch_one(
+        ex,
+        "SELECT (SELECT COUNT(*) FROM custom_filters WHERE account_id = $1) AS filters, \
+         (SELECT COUNT(*) FROM custom_filter_keywords k JOIN custom_filters f \
+          ON f.id = k.custom_filter_id WHERE f.account_id = $1) AS keywords, \
+         (SELECT COUNT(*) FROM custom_filter_statuses s JOIN custom_filters f \
+          ON f.id = s.custom_filter_id WHERE f.account_id = $1) AS statuses",
+        args![account],
+    )
+    .await?;
+    Ok((c.filters, c.keywords, c.statuses))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -341,5 +387,25 @@ mod tests {
         assert_eq!(entry_count(&db, 10).await.unwrap(), 1);
         assert!(delete(&db, 10).await.unwrap());
         assert!(keywords_of(&db, &[10]).await.unwrap().is_empty(), "cascade");
+    });
+
+    storage_test!(versions_and_counts, |db: Db| async move {
+        let alice = local_account(&db).await;
+        assert_eq!(version(&db, alice).await.unwrap(), 0, "never had a filter");
+        assert_eq!(bump_version(&db, alice).await.unwrap(), 1);
+        assert_eq!(bump_version(&db, alice).await.unwrap(), 2);
+        assert_eq!(version(&db, alice).await.unwrap(), 2);
+        let fields = FilterFields {
+            title: "t".into(),
+            context: vec!["home".into()],
+            action: "warn".into(),
+            expires_at: None,
+        };
+        create(&db, 20, alice, &fields).await.unwrap();
+        create(&db, 21, alice, &fields).await.unwrap();
+        add_keyword(&db, 22, 20, "a", true).await.unwrap();
+        add_keyword(&db, 23, 21, "b", true).await.unwrap();
+        add_keyword(&db, 24, 21, "c", true).await.unwrap();
+        assert_eq!(counts(&db, alice).await.unwrap(), (2, 3, 0));
     });
 }

@@ -145,6 +145,71 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// Makes sure a SQLite database at `path` is the owner's alone: its missing
+/// directories are created 0700 and a new database file 0600 (SQLite gives
+/// its `-wal` and `-shm` files the database file's mode); an existing file
+/// readable by others is tightened to 0600, with its `-wal` and `-shm`. It
+/// holds password hashes and OAuth client secrets.
+fn private_database_file(path: &std::path::Path) -> Result<()> {
+    let fail = |p: &std::path::Path, e: std::io::Error| {
+        StorageError::Connect(format!("{}: {e}", p.display()))
+    };
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir).map_err(|e| fail(dir, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut name = path.as_os_str().to_owned();
+                    name.push(suffix);
+                    let file = std::path::PathBuf::from(name);
+                    let Ok(meta) = std::fs::metadata(&file) else {
+                        continue;
+                    };
+                    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+                        match std::fs::set_permissions(
+                            &file,
+                            std::fs::Permissions::from_mode(0o600),
+                        ) {
+                            Ok(()) => tracing::warn!(
+                                file = %file.display(),
+                                "the database file was readable by others; now 0600"
+                            ),
+                            Err(e) => tracing::warn!(
+                                file = %file.display(),
+                                error = %e,
+                                "the database file is readable by others and cannot be made private"
+                            ),
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(fail(path, e)),
+    }
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -157,11 +222,8 @@ impl Db {
                 .trim_start_matches("sqlite://")
                 .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = std::path::Path::new(path).parent()
-                && !dir.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StorageError::Connect(format!("{}: {e}", dir.display())))?;
+            if !path.is_empty() && !path.starts_with(':') {
+                private_database_file(std::path::Path::new(path))?;
             }
             let opts = SqliteConnectOptions::from_str(&options.url)
                 .map_err(|e| StorageError::Connect(e.to_string()))?

@@ -110,6 +110,23 @@ pub async fn delete_unattached<'a>(ex: impl Exec<'a>, id: i64) -> Result<bool> {
     .map(|n| n > 0)
 }
 
+/// How many unattached uploads `account` has, and their bytes.
+pub async fn unattached_usage<'a>(ex: impl Exec<'a>, account: AccountId) -> Result<(i64, i64)> {
+    #[derive(sqlx::FromRow)]
+    struct Usage {
+        files: i64,
+        bytes: i64,
+    }
+    let u: Usage = sql::fetch_one(
+        ex,
+        "SELECT COUNT(*) AS files, CAST(COALESCE(SUM(file_size), 0) AS BIGINT) AS bytes \
+         FROM media_attachments WHERE account_id = $1 AND status_id IS NULL",
+        args![account],
+    )
+    .await?;
+    Ok((u.files, u.bytes))
+}
+
 /// `account`'s unattached attachments among `ids` (in no particular order).
 pub async fn unattached_among<'a>(
     ex: impl Exec<'a>,

@@ -69,28 +69,114 @@ button{{margin-top:1rem;padding:.6rem 1.2rem}}.error{{color:#b00020}}code{{displ
     )
 }
 
-fn html(status: StatusCode, title: &str, body: &str) -> Response {
+/// An HTML page; `form_action` is the CSP `form-action` source list (the
+/// sign-in form posts to itself, and the browser then follows the redirect to
+/// the client, which `form-action` governs too).
+fn html(status: StatusCode, title: &str, body: &str, form_action: &str) -> Response {
     let mut res = (status, Html(page(title, body))).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' *",
-        ),
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
     );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     res.headers_mut()
         .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
+/// The `form-action` sources of the sign-in form for a (validated) redirect
+/// URI: itself, plus where the redirect after signing in goes — the origin
+/// of an http(s) URI, the scheme of a custom-scheme one (`com.example.app:`),
+/// nothing more for the out-of-band URI, which shows the code instead.
+pub fn form_action_sources(redirect_uri: &str) -> String {
+    let own = "'self'".to_owned();
+    if redirect_uri == ferrodon_service::auth::OOB_REDIRECT {
+        return own;
+    }
+    let Ok(url) = url::Url::parse(redirect_uri) else {
+        return own;
+    };
+    let scheme = url.scheme();
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'[' | b']' | b':')
+            })
+    };
+    match (scheme, url.host_str()) {
+        ("http" | "https", Some(host)) if plain(host) => match url.port() {
+            Some(port) => format!("{own} {scheme}://{host}:{port}"),
+            None => format!("{own} {scheme}://{host}"),
+        },
+        ("http" | "https", _) => format!("{own} {scheme}:"),
+        // A URL's scheme is letters, digits, `+`, `-` and `.`: a valid source.
+        (other, _) if plain(other) && !other.contains([':', '[', ']']) => {
+            format!("{own} {other}:")
+        }
+        _ => own,
+    }
+}
+
 fn error_page(message: &str) -> Response {
+    error_page_with(StatusCode::BAD_REQUEST, message)
+}
+
+fn error_page_with(status: StatusCode, message: &str) -> Response {
     html(
-        StatusCode::BAD_REQUEST,
+        status,
         "Authorization error",
         &format!(
             "<h1>Authorization error</h1><p class=\"error\">{}</p>",
             escape(message)
         ),
+        "'none'",
     )
+}
+
+/// The sign-in cookie's name: a `__Host-` cookie (Secure, whole host, no
+/// Domain) when the instance is served over https; browsers refuse those
+/// over plain http, where it is a plain one.
+fn binding_cookie_name(state: &AppState) -> &'static str {
+    if state.services.instance().base_url.starts_with("https://") {
+        "__Host-ferrodon_signin"
+    } else {
+        "ferrodon_signin"
+    }
+}
+
+/// The browser's sign-in cookie, if it sent a well-formed one.
+fn binding_cookie(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let name = binding_cookie_name(state);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, v)| *k == name && ferrodon_service::auth::valid_form_binding(v))
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Sets the sign-in cookie: HttpOnly, SameSite=Lax (a cross-site form post
+/// does not carry it), Secure over https; it lasts the browser session.
+fn set_binding_cookie(state: &AppState, res: &mut Response, value: &str) {
+    let secure = if state.services.instance().base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        binding_cookie_name(state)
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 fn hidden(name: &str, value: Option<&str>) -> String {
@@ -104,17 +190,19 @@ fn hidden(name: &str, value: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The sign-in and consent form.
+/// The sign-in and consent form, bound to the browser's sign-in cookie
+/// (`binding`, set again on the answer).
 fn form(
     state: &AppState,
     req: &AuthorizeRequest,
+    binding: &str,
     app_name: &str,
     scopes: &str,
     error: Option<&str>,
 ) -> Response {
     let token = state
         .services
-        .authorize_form_token(req, ferrodon_storage::now());
+        .authorize_form_token(req, binding, ferrodon_storage::now());
     let error_html = error
         .map(|e| format!("<p class=\"error\">{}</p>", escape(e)))
         .unwrap_or_default();
@@ -148,7 +236,14 @@ fn form(
     } else {
         StatusCode::OK
     };
-    html(status, "Authorize", &body)
+    let mut res = html(
+        status,
+        "Authorize",
+        &body,
+        &form_action_sources(&req.redirect_uri),
+    );
+    set_binding_cookie(state, &mut res, binding);
+    res
 }
 
 /// Sends an error to the (verified) redirect URI, as RFC 6749 §4.1.2.1 asks.
@@ -168,13 +263,17 @@ fn redirect_error(redirect_uri: &str, kind: &str, state: Option<&str>) -> Respon
 /// `GET /oauth/authorize`.
 pub async fn authorize_form(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Params(p): Params<AuthorizeParams>,
 ) -> Response {
     let req = p.request();
+    let binding =
+        binding_cookie(&state, &headers).unwrap_or_else(ferrodon_service::auth::new_form_binding);
     match state.services.validate_authorize(&req).await {
         Ok(valid) => form(
             &state,
             &req,
+            &binding,
             &valid.app.name,
             &valid.scopes.to_string(),
             None,
@@ -196,18 +295,46 @@ pub async fn authorize_form(
 /// `POST /oauth/authorize`: signs in, then redirects with a code or shows it.
 pub async fn authorize(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Params(p): Params<AuthorizeParams>,
 ) -> Response {
     let req = p.request();
+    let binding = binding_cookie(&state, &headers);
     let outcome = state
         .services
         .authorize(
             &req,
             p.csrf.as_deref().unwrap_or(""),
+            binding.as_deref(),
             p.email.as_deref().unwrap_or(""),
             p.password.as_deref().unwrap_or(""),
         )
         .await;
+    // The form again, with `message`, under `status`; a browser without a
+    // valid sign-in cookie gets a new one.
+    let again = |status: StatusCode, message: String| {
+        let state = state.clone();
+        let req = req.clone();
+        let binding = binding.clone();
+        async move {
+            match state.services.validate_authorize(&req).await {
+                Ok(valid) => {
+                    let binding = binding.unwrap_or_else(ferrodon_service::auth::new_form_binding);
+                    let mut res = form(
+                        &state,
+                        &req,
+                        &binding,
+                        &valid.app.name,
+                        &valid.scopes.to_string(),
+                        Some(&message),
+                    );
+                    *res.status_mut() = status;
+                    res
+                }
+                Err(e) => error_page(&e.to_string()),
+            }
+        }
+    };
     match outcome {
         Ok(AuthorizeOutcome::Redirect(to)) => Redirect::to(&to).into_response(),
         Ok(AuthorizeOutcome::ShowCode(code)) => html(
@@ -217,33 +344,17 @@ pub async fn authorize(
                 "<h1>Authorization code</h1><p>Copy this code and paste it into the application.</p><code id=\"code\">{}</code>",
                 escape(&code)
             ),
+            "'none'",
         ),
         Err(ServiceError::Unauthorized(m)) | Err(ServiceError::NotFound(m)) => {
-            match state.services.validate_authorize(&req).await {
-                Ok(valid) => form(
-                    &state,
-                    &req,
-                    &valid.app.name,
-                    &valid.scopes.to_string(),
-                    Some(m),
-                ),
-                Err(e) => error_page(&e.to_string()),
-            }
+            again(StatusCode::UNAUTHORIZED, m.to_owned()).await
         }
-        Err(ServiceError::Forbidden(m)) => match state.services.validate_authorize(&req).await {
-            Ok(valid) => {
-                let mut res = form(
-                    &state,
-                    &req,
-                    &valid.app.name,
-                    &valid.scopes.to_string(),
-                    Some(&m),
-                );
-                *res.status_mut() = StatusCode::FORBIDDEN;
-                res
-            }
-            Err(e) => error_page(&e.to_string()),
-        },
+        Err(ServiceError::Forbidden(m)) => again(StatusCode::FORBIDDEN, m).await,
+        // The form's token does not belong to this browser (login CSRF, or
+        // cookies off): nothing was checked; a fresh form to try again.
+        Err(ServiceError::Unprocessable { message, .. }) => {
+            again(StatusCode::UNPROCESSABLE_ENTITY, message).await
+        }
         Err(e) => {
             if matches!(e, ServiceError::Storage(_) | ServiceError::Internal(_)) {
                 tracing::error!(error = %e, "authorize failed");
