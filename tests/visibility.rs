@@ -608,27 +608,25 @@ lane_test!(one_answer_on_every_path, |lane: Lane| async move {
             }
         }
         // Profiles.
-        let mut profiles: Vec<(String, Box<dyn Fn(&Item) -> bool>)> = world
-            .authors
-            .iter()
-            .map(|(state, user)| {
-                let state = *state;
-                (
-                    user.id.clone(),
-                    Box::new(move |i: &Item| i.by_author && i.state == state)
-                        as Box<dyn Fn(&Item) -> bool>,
-                )
-            })
-            .collect();
-        profiles.push((
-            world.reblogger.id.clone(),
-            Box::new(|i: &Item| i.kind == Kind::Reblog && !i.by_author),
-        ));
-        profiles.push((
-            world.quoter.id.clone(),
-            Box::new(|i: &Item| i.kind == Kind::Quote && !i.by_author),
-        ));
-        for (account, owns) in &profiles {
+        // Whose profile lists an item: its author's, the reblogger's or the quoter's.
+        let owner_of = |i: &Item| -> String {
+            if i.by_author {
+                world
+                    .authors
+                    .iter()
+                    .find(|(state, _)| *state == i.state)
+                    .map(|(_, u)| u.id.clone())
+                    .expect("an author per state")
+            } else if i.kind == Kind::Reblog {
+                world.reblogger.id.clone()
+            } else {
+                world.quoter.id.clone()
+            }
+        };
+        let mut profiles: Vec<String> = world.authors.iter().map(|(_, u)| u.id.clone()).collect();
+        profiles.push(world.reblogger.id.clone());
+        profiles.push(world.quoter.id.clone());
+        for account in &profiles {
             let resp = api
                 .get(&format!("/api/v1/accounts/{account}/statuses?limit=40"))
                 .await;
@@ -637,7 +635,7 @@ lane_test!(one_answer_on_every_path, |lane: Lane| async move {
             } else {
                 HashSet::new()
             };
-            for item in items.iter().filter(|i| owns(i)) {
+            for item in items.iter().filter(|i| owner_of(i) == *account) {
                 report.check(
                     "profile",
                     reader,

@@ -162,7 +162,7 @@ impl Services {
             .await
             .map_err(|e| ServiceError::invalid(format!("{}: {e}", file.display())))?;
         let upload = Upload { path: tmp, size };
-        let stored = self.store_emoji_image(&upload).await;
+        let stored = self.store_emoji_image(&upload, MAX_EMOJI_BYTES).await;
         if stored.is_err() {
             let _ = tokio::fs::remove_file(&upload.path).await;
         }

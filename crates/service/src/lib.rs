@@ -12,12 +12,15 @@ pub mod conversations;
 pub mod discovery;
 pub mod edits;
 pub mod emojis;
+pub mod filter_matching;
 pub mod filters;
+pub mod follows;
 pub mod interactions;
 pub mod jobs;
 pub mod link_details;
 pub mod lists;
 pub mod media;
+pub mod moderation;
 pub mod notification_requests;
 pub mod notifications;
 pub mod polls;
@@ -333,7 +336,7 @@ struct Inner {
     /// The instance's figures, recomputed at most once a minute (they count rows).
     stats: std::sync::Mutex<Option<(std::time::Instant, InstanceStats)>>,
     /// Compiled content filters of recently seen accounts.
-    filter_cache: filters::FilterCache,
+    filter_cache: filter_matching::FilterCache,
 }
 
 /// Figures for the instance entity.
@@ -380,7 +383,7 @@ impl Services {
                 secrets,
                 fetcher,
                 stats: std::sync::Mutex::new(None),
-                filter_cache: filters::FilterCache::default(),
+                filter_cache: filter_matching::FilterCache::default(),
             }),
         }
     }
@@ -388,7 +391,7 @@ impl Services {
     pub fn db(&self) -> &Db {
         &self.inner.db
     }
-    pub(crate) fn filter_cache(&self) -> &filters::FilterCache {
+    pub(crate) fn filter_cache(&self) -> &filter_matching::FilterCache {
         &self.inner.filter_cache
     }
     pub fn feeds(&self) -> &dyn FeedStore {

@@ -598,11 +598,15 @@ impl Services {
         }
     }
 
-    /// A custom emoji's image (PNG, GIF or WebP, 256 KB at most, as
+    /// A custom emoji's image (PNG, GIF or WebP of at most `max_bytes`, as
     /// Mastodon's `CustomEmoji`): its new id and stored path.
-    pub(crate) async fn store_emoji_image(&self, upload: &Upload) -> Result<(i64, String)> {
+    pub(crate) async fn store_emoji_image(
+        &self,
+        upload: &Upload,
+        max_bytes: u64,
+    ) -> Result<(i64, String)> {
         let found = self
-            .identify(upload, "Image", true, Some(crate::emojis::MAX_EMOJI_BYTES))
+            .identify(upload, "Image", true, Some(max_bytes))
             .await?;
         if found.content_type == "image/jpeg" {
             return Err(ServiceError::invalid("Image content type is invalid"));

@@ -14,7 +14,8 @@ use ferrodon_storage::statuses::{self, Status};
 use ferrodon_storage::tags::{self, Tag};
 use ferrodon_storage::users::User;
 
-use crate::filters::{FilterMatcher, FilterResult};
+use crate::filter_matching::FilterMatcher;
+use crate::filters::FilterResult;
 use crate::quote_policy::{QuoteApproval, Ties};
 use crate::{Result, Services};
 
