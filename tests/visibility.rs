@@ -420,15 +420,14 @@ async fn build(lane: Lane) -> World {
         let a = author.api(&api);
         match state {
             State::Normal => {}
-            State::Suspended => {
-                let (code, _, err) =
-                    server.command(&["admin", "accounts", "suspend", &author.name]);
-                assert_eq!(code, 0, "suspend: {err}");
-            }
-            State::Silenced => {
-                let (code, _, err) =
-                    server.command(&["admin", "accounts", "silence", &author.name]);
-                assert_eq!(code, 0, "silence: {err}");
+            State::Suspended | State::Silenced => {
+                let verb = if *state == State::Suspended {
+                    "suspend"
+                } else {
+                    "silence"
+                };
+                let (code, _, err) = server.command(&["admin", "accounts", verb, &author.name]);
+                assert_eq!(code, 0, "{verb}: {err}");
             }
             State::Blocking => {
                 for reader in [&vic, &wes] {
@@ -437,18 +436,15 @@ async fn build(lane: Lane) -> World {
                         .ok_json();
                 }
             }
-            State::Blocked => {
+            State::Blocked | State::Muted => {
+                let verb = if *state == State::Blocked {
+                    "block"
+                } else {
+                    "mute"
+                };
                 for reader in [&v, &w] {
                     reader
-                        .post(&format!("/api/v1/accounts/{}/block", author.id), &[])
-                        .await
-                        .ok_json();
-                }
-            }
-            State::Muted => {
-                for reader in [&v, &w] {
-                    reader
-                        .post(&format!("/api/v1/accounts/{}/mute", author.id), &[])
+                        .post(&format!("/api/v1/accounts/{}/{verb}", author.id), &[])
                         .await
                         .ok_json();
                 }

@@ -1,7 +1,8 @@
 //! What operators do to accounts (`ferrodon admin accounts …`): approving
 //! a sign-up, suspending and lifting a suspension, silencing.
 
-use ferrodon_storage::{accounts, users};
+use ferrodon_storage::accounts::{self, Sanction};
+use ferrodon_storage::users;
 
 use crate::{Result, ServiceError, Services};
 
@@ -22,37 +23,25 @@ impl Services {
     /// leave its followers' home feeds ([`crate::jobs::AccountFeeds`], in
     /// the same transaction).
     pub async fn suspend_account(&self, username: &str) -> Result<()> {
-        let account = self.local_account(username).await?;
-        let mut tx = self.db().begin().await?;
-        accounts::set_suspended(&mut tx, account.id, Some(ferrodon_storage::now())).await?;
-        ferrodon_jobs::enqueue(
-            &mut tx,
-            self.ids(),
-            &crate::jobs::AccountFeeds {
-                account_id: account.id,
-                merge: false,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.set_suspension(username, true).await
     }
 
     /// Lifts a suspension: the account's recent statuses return to its
     /// followers' home feeds.
     pub async fn unsuspend_account(&self, username: &str) -> Result<()> {
+        self.set_suspension(username, false).await
+    }
+
+    async fn set_suspension(&self, username: &str, suspended: bool) -> Result<()> {
         let account = self.local_account(username).await?;
         let mut tx = self.db().begin().await?;
-        accounts::set_suspended(&mut tx, account.id, None).await?;
-        ferrodon_jobs::enqueue(
-            &mut tx,
-            self.ids(),
-            &crate::jobs::AccountFeeds {
-                account_id: account.id,
-                merge: true,
-            },
-        )
-        .await?;
+        let at = suspended.then(ferrodon_storage::now);
+        accounts::set_sanction(&mut tx, account.id, Sanction::Suspended, at).await?;
+        let feeds = crate::jobs::AccountFeeds {
+            account_id: account.id,
+            merge: !suspended,
+        };
+        ferrodon_jobs::enqueue(&mut tx, self.ids(), &feeds).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -64,7 +53,7 @@ impl Services {
     pub async fn silence_account(&self, username: &str, silenced: bool) -> Result<()> {
         let account = self.local_account(username).await?;
         let at = silenced.then(ferrodon_storage::now);
-        accounts::set_silenced(self.db(), account.id, at).await?;
+        accounts::set_sanction(self.db(), account.id, Sanction::Silenced, at).await?;
         Ok(())
     }
 }

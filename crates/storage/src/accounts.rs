@@ -324,32 +324,29 @@ pub async fn count_domains<'a>(ex: impl Exec<'a>) -> Result<i64> {
     .await
 }
 
-/// Suspends (`Some(time)`) or unsuspends (`None`) an account.
-pub async fn set_suspended<'a>(
-    ex: impl Exec<'a>,
-    id: AccountId,
-    at: Option<DateTime<Utc>>,
-) -> Result<()> {
-    sql::execute(
-        ex,
-        "UPDATE accounts SET suspended_at = $2, updated_at = $3 WHERE id = $1",
-        args![id, at, crate::now()],
-    )
-    .await
-    .map(|_| ())
+/// What a moderator sets on an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sanction {
+    /// Hidden with everything it wrote; its tokens stop working.
+    Suspended,
+    /// Limited: out of public timelines and trends.
+    Silenced,
 }
 
-/// Silences (limits) an account, or with `None` lifts the silence.
-pub async fn set_silenced<'a>(
+/// Sets a sanction on an account (`Some(time)`) or lifts it (`None`).
+pub async fn set_sanction<'a>(
     ex: impl Exec<'a>,
     id: AccountId,
+    sanction: Sanction,
     at: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    sql::execute(
-        ex,
-        "UPDATE accounts SET silenced_at = $2, updated_at = $3 WHERE id = $1",
-        args![id, at, crate::now()],
-    )
-    .await
-    .map(|_| ())
+    let sql = match sanction {
+        Sanction::Suspended => {
+            "UPDATE accounts SET suspended_at = $2, updated_at = $3 WHERE id = $1"
+        }
+        Sanction::Silenced => "UPDATE accounts SET silenced_at = $2, updated_at = $3 WHERE id = $1",
+    };
+    sql::execute(ex, sql, args![id, at, crate::now()])
+        .await
+        .map(|_| ())
 }
