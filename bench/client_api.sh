@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Client API read throughput on PostgreSQL with 100,000 statuses seeded:
-# home timeline, notifications (v1 and grouped v2) and full-text status
-# search, beside an axum hello-world and pgbench (select-only) in the same run.
+# home timeline, notifications (v1 and grouped v2), the public timeline read
+# without filters and with filters at the per-account limits, and full-text
+# status search, beside an axum hello-world and pgbench (select-only) in the same run.
 # Needs wrk (apt-get install wrk), pgbench (postgresql-contrib / the server
 # package) and a local PostgreSQL at 127.0.0.1:5432 (trust auth).
 # Usage: bench/client_api.sh [duration-seconds=10] [statuses=100000]
@@ -58,6 +59,19 @@ TOKEN="$(curl -sf -d grant_type=password -d client_id="$cid" -d client_secret="$
   -d username=bench@example.com -d 'password=benchmark password' -d 'scope=read write' \
   "http://127.0.0.1:$port/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 export TOKEN
+# A second reader with filters at the per-account limits: 100 v2 filters of
+# 10 whole-word keywords each (w1 … w1000: about six hits in every status).
+env "${env[@]}" "$bin" admin accounts create filtered --email filtered@example.com --password 'benchmark password' >/dev/null
+FTOKEN="$(curl -sf -d grant_type=password -d client_id="$cid" -d client_secret="$secret" \
+  -d username=filtered@example.com -d 'password=benchmark password' -d 'scope=read write' \
+  "http://127.0.0.1:$port/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+for f in $(seq 0 99); do
+  args=(-d "title=f$f" -d "context[]=public" -d "context[]=home" -d "filter_action=warn")
+  for k in $(seq 1 10); do
+    args+=(-d "keywords_attributes[][keyword]=w$((f * 10 + k))" -d "keywords_attributes[][whole_word]=true")
+  done
+  curl -sf -H "Authorization: Bearer $FTOKEN" "${args[@]}" "http://127.0.0.1:$port/api/v2/filters" >/dev/null
+done
 
 # The seed, in SQL: the reader follows 20 authors (who opted in to search);
 # $total statuses over the last 30 days, 95 % by the authors and 5 % by the
@@ -140,6 +154,8 @@ wrk_line "GET /api/v1/timelines/home?limit=40&max_id=(page 50)" -s bench/auth.lu
   "$base/api/v1/timelines/home?limit=40&max_id=$(psql_db -c "SELECT id FROM statuses WHERE account_id <> (SELECT id FROM accounts WHERE username='bench') ORDER BY id DESC OFFSET 2000 LIMIT 1")"
 wrk_line "GET /api/v2/notifications?limit=40 (grouped)" -s bench/auth.lua "$base/api/v2/notifications?limit=40"
 wrk_line "GET /api/v1/notifications?limit=40" -s bench/auth.lua "$base/api/v1/notifications?limit=40"
+wrk_line "GET /api/v1/timelines/public?limit=40 (no filters)" -s bench/auth.lua "$base/api/v1/timelines/public?limit=40"
+TOKEN="$FTOKEN" wrk_line "GET /api/v1/timelines/public?limit=40 (100 filters, 1,000 keywords)" -s bench/auth.lua "$base/api/v1/timelines/public?limit=40"
 wrk_line "GET /api/v2/search?q=w42&type=statuses (one word)" -s bench/auth.lua "$base/api/v2/search?q=w42&type=statuses"
 wrk_line "GET /api/v2/search?q=w42+w77&type=statuses (two words)" -s bench/auth.lua "$base/api/v2/search?q=w42+w77&type=statuses"
 wrk_line "GET /api/v2/search?q=w1999+w7+w300&type=statuses (three words)" -s bench/auth.lua "$base/api/v2/search?q=w1999+w7+w300&type=statuses"

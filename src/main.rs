@@ -9,6 +9,7 @@
 //! | `migrate` | schema migrations over the direct database URL |
 //! | `admin …`, `config check` | operator commands |
 
+mod admin;
 mod roles;
 
 use std::path::PathBuf;
@@ -97,6 +98,49 @@ enum AdminCommand {
         #[command(subcommand)]
         command: EmojisCommand,
     },
+    /// The instance's policy towards other servers' domains.
+    Domains {
+        #[command(subcommand)]
+        command: DomainsCommand,
+    },
+    /// Federation with other servers.
+    Federation {
+        #[command(subcommand)]
+        command: FederationCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DomainsCommand {
+    /// Blocks a domain and its subdomains (or changes its block): `suspend`
+    /// refuses everything from it and sends it nothing, `silence` keeps its
+    /// accounts out of public timelines, `noop` only sets the flags.
+    Block {
+        domain: String,
+        #[arg(long, default_value = "suspend")]
+        severity: String,
+        /// Do not store its media.
+        #[arg(long)]
+        reject_media: bool,
+        /// Ignore its reports.
+        #[arg(long)]
+        reject_reports: bool,
+    },
+    /// Lifts a domain's block.
+    Unblock { domain: String },
+    /// Lists the blocks (domain, severity, flags) and the allows.
+    List,
+    /// Allows a domain (the list limited-federation mode federates with).
+    Allow { domain: String },
+    /// Removes a domain from the allow list.
+    Disallow { domain: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum FederationCommand {
+    /// What was delivered of a status's activities: one line per inbox with
+    /// its state (delivered, failed, pending, skipped), attempts and last error.
+    Deliveries { status_id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,7 +284,10 @@ enum ConfigCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Routes = cli.command {
-        for (method, path) in ferrodon_api::route_table() {
+        let all = ferrodon_api::route_table()
+            .into_iter()
+            .chain(ferrodon_federation::routes::route_table());
+        for (method, path) in all {
             println!("{method} {path}");
         }
         return ExitCode::SUCCESS;
@@ -296,41 +343,41 @@ fn main() -> ExitCode {
                         email,
                         password,
                         role,
-                    } => roles::AccountAction::Create {
+                    } => admin::AccountAction::Create {
                         username,
                         email,
                         password,
                         role,
                     },
                     AccountsCommand::Approve { username } => {
-                        roles::AccountAction::Approve(username)
+                        admin::AccountAction::Approve(username)
                     }
                     AccountsCommand::Suspend { username } => {
-                        roles::AccountAction::Suspend(username)
+                        admin::AccountAction::Suspend(username)
                     }
                     AccountsCommand::Unsuspend { username } => {
-                        roles::AccountAction::Unsuspend(username)
+                        admin::AccountAction::Unsuspend(username)
                     }
                     AccountsCommand::Silence { username } => {
-                        roles::AccountAction::Silence(username, true)
+                        admin::AccountAction::Silence(username, true)
                     }
                     AccountsCommand::Unsilence { username } => {
-                        roles::AccountAction::Silence(username, false)
+                        admin::AccountAction::Silence(username, false)
                     }
                 };
-                roles::admin_accounts(config, action).await
+                admin::admin_accounts(config, action).await
             }
             Command::Admin {
                 command: AdminCommand::Rules { command },
             } => {
                 let action = match command {
                     RulesCommand::Add { text, hint } => {
-                        roles::ContentAction::AddRule { text, hint }
+                        admin::ContentAction::AddRule { text, hint }
                     }
-                    RulesCommand::List => roles::ContentAction::ListRules,
-                    RulesCommand::Remove { id } => roles::ContentAction::RemoveRule(id),
+                    RulesCommand::List => admin::ContentAction::ListRules,
+                    RulesCommand::Remove { id } => admin::ContentAction::RemoveRule(id),
                 };
-                roles::admin_content(config, action).await
+                admin::admin_content(config, action).await
             }
             Command::Admin {
                 command: AdminCommand::Announcements { command },
@@ -341,18 +388,18 @@ fn main() -> ExitCode {
                         starts_at,
                         ends_at,
                         all_day,
-                    } => roles::ContentAction::Announce {
+                    } => admin::ContentAction::Announce {
                         text,
                         starts_at,
                         ends_at,
                         all_day,
                     },
-                    AnnouncementsCommand::List => roles::ContentAction::ListAnnouncements,
+                    AnnouncementsCommand::List => admin::ContentAction::ListAnnouncements,
                     AnnouncementsCommand::Delete { id } => {
-                        roles::ContentAction::DeleteAnnouncement(id)
+                        admin::ContentAction::DeleteAnnouncement(id)
                     }
                 };
-                roles::admin_content(config, action).await
+                admin::admin_content(config, action).await
             }
             Command::Admin {
                 command: AdminCommand::Emojis { command },
@@ -363,52 +410,80 @@ fn main() -> ExitCode {
                         file,
                         category,
                         unlisted,
-                    } => roles::ContentAction::AddEmoji {
+                    } => admin::ContentAction::AddEmoji {
                         shortcode,
                         file,
                         category,
                         listed: !unlisted,
                     },
-                    EmojisCommand::List => roles::ContentAction::ListEmojis,
+                    EmojisCommand::List => admin::ContentAction::ListEmojis,
                     EmojisCommand::Disable { shortcode } => {
-                        roles::ContentAction::SetEmojiDisabled(shortcode, true)
+                        admin::ContentAction::SetEmojiDisabled(shortcode, true)
                     }
                     EmojisCommand::Enable { shortcode } => {
-                        roles::ContentAction::SetEmojiDisabled(shortcode, false)
+                        admin::ContentAction::SetEmojiDisabled(shortcode, false)
                     }
                     EmojisCommand::Remove { shortcode } => {
-                        roles::ContentAction::RemoveEmoji(shortcode)
+                        admin::ContentAction::RemoveEmoji(shortcode)
                     }
                 };
-                roles::admin_content(config, action).await
+                admin::admin_content(config, action).await
             }
+            Command::Admin {
+                command: AdminCommand::Domains { command },
+            } => {
+                let action = match command {
+                    DomainsCommand::Block {
+                        domain,
+                        severity,
+                        reject_media,
+                        reject_reports,
+                    } => admin::DomainAction::Block {
+                        domain,
+                        severity,
+                        reject_media,
+                        reject_reports,
+                    },
+                    DomainsCommand::Unblock { domain } => admin::DomainAction::Unblock(domain),
+                    DomainsCommand::List => admin::DomainAction::List,
+                    DomainsCommand::Allow { domain } => admin::DomainAction::Allow(domain),
+                    DomainsCommand::Disallow { domain } => admin::DomainAction::Disallow(domain),
+                };
+                admin::admin_domains(config, action).await
+            }
+            Command::Admin {
+                command:
+                    AdminCommand::Federation {
+                        command: FederationCommand::Deliveries { status_id },
+                    },
+            } => admin::admin_content(config, admin::ContentAction::Deliveries(status_id)).await,
             Command::Admin {
                 command: AdminCommand::Reports { command },
             } => {
                 let ReportsCommand::List { limit } = command;
-                roles::admin_content(config, roles::ContentAction::ListReports(limit)).await
+                admin::admin_content(config, admin::ContentAction::ListReports(limit)).await
             }
             Command::Jobs { command } => {
                 let action = match command {
-                    JobsCommand::Stats { json } => roles::JobsAction::Stats { json },
-                    JobsCommand::RetryDead { queue } => roles::JobsAction::RetryDead(queue),
-                    JobsCommand::ClearDead { queue } => roles::JobsAction::ClearDead(queue),
+                    JobsCommand::Stats { json } => admin::JobsAction::Stats { json },
+                    JobsCommand::RetryDead { queue } => admin::JobsAction::RetryDead(queue),
+                    JobsCommand::ClearDead { queue } => admin::JobsAction::ClearDead(queue),
                     JobsCommand::Probe {
                         count,
                         prefix,
                         wait,
                         hold_ms,
-                    } => roles::JobsAction::Probe {
+                    } => admin::JobsAction::Probe {
                         count,
                         prefix,
                         wait,
                         hold_ms,
                     },
                     JobsCommand::Bench { count, timeout } => {
-                        roles::JobsAction::Bench { count, timeout }
+                        admin::JobsAction::Bench { count, timeout }
                     }
                 };
-                roles::jobs(config, action).await
+                admin::jobs(config, action).await
             }
             Command::Config { .. } | Command::Routes => Ok(()),
         }

@@ -10,6 +10,8 @@ use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod peer;
+
 use ferrodon_testkit::{Lane, ServerOptions, TestServer};
 use reqwest::Method;
 use reqwest::header::HeaderMap;

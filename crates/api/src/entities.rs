@@ -373,7 +373,11 @@ pub fn status_edit(i: &Instance, e: &EditView) -> Value {
 /// file itself and `blurhash` is null; `meta` has `original` and `small`
 /// (the same) when the image's size is known, and `focus` when set.
 pub fn media_attachment(i: &Instance, m: &ferrodon_storage::media::MediaAttachment) -> Value {
-    let url = i.media_url(&m.file_path);
+    // A remote attachment not downloaded is shown from its server.
+    let url = match &m.remote_url {
+        Some(remote) if m.file_path.is_empty() => remote.clone(),
+        _ => i.media_url(&m.file_path),
+    };
     let mut meta = serde_json::Map::new();
     if let (Some(w), Some(h)) = (m.width, m.height)
         && w > 0
@@ -400,7 +404,7 @@ pub fn media_attachment(i: &Instance, m: &ferrodon_storage::media::MediaAttachme
         "type": m.kind,
         "url": url,
         "preview_url": url,
-        "remote_url": null,
+        "remote_url": m.remote_url,
         "preview_remote_url": null,
         "text_url": null,
         "meta": Value::Object(meta),

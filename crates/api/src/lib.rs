@@ -97,12 +97,20 @@ async fn db_health(db: &ferrodon_storage::Db) -> Response {
 
 /// Every route of the web role.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The web role's routes plus `extra` (federation's, whose state is already
+/// applied), all behind the same middleware: request ids, access log,
+/// metrics, rate limits, JSON errors, the panic guard.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     // Uploads have their own body limits (the largest file plus the form).
     let api = routes(
         routes::media::upload_body_limit(&state),
         routes::accounts::update_credentials_body_limit(&state),
     )
     .into_router()
+    .merge(extra.with_state::<AppState>(()))
     .fallback(middleware::not_found)
     .route_layer(axum::middleware::from_fn(middleware::tag_route));
     middleware::wrap(api, state.clone()).with_state(state)
@@ -382,6 +390,10 @@ fn routes(upload_limit: usize, profile_limit: usize) -> routing::Routes<AppState
                 .delete(filters::v1_delete),
         )
         .route("/api/v1/admin/jobs", get(routes::admin::jobs))
+        .route(
+            "/api/v1/admin/federation/deliveries",
+            get(routes::admin::deliveries),
+        )
         .route("/api/v1/notifications", get(notifications::index))
         .route("/api/v1/notifications/clear", post(notifications::clear))
         .route(
@@ -465,7 +477,6 @@ fn routes(upload_limit: usize, profile_limit: usize) -> routing::Routes<AppState
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
         )
-        .route("/.well-known/webfinger", get(instance::webfinger))
         .route(
             "/avatars/original/missing.png",
             get(instance::missing_avatar),

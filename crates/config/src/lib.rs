@@ -274,6 +274,13 @@ pub struct Config {
     /// Whether outbound requests may reach public addresses at all (tests
     /// and air-gapped instances turn it off).
     pub outbound_public: bool,
+    /// Whether federation may use plain http to `allowed_private_addresses`
+    /// (`FERRODON_FEDERATION_ALLOW_HTTP`); https only otherwise.
+    pub federation_allow_http: bool,
+    /// Signed requests required for ActivityPub GETs (`AUTHORIZED_FETCH`).
+    pub authorized_fetch: bool,
+    /// Federate only with allowed domains (`LIMITED_FEDERATION_MODE`).
+    pub limited_federation: bool,
 }
 
 impl Config {
@@ -819,6 +826,15 @@ fn build(raw: &Raw) -> Result<Config, ConfigError> {
             .parse("outbound.allowed_private_addresses", parse_cidr_list)?
             .unwrap_or_default(),
         outbound_public: raw.parse("outbound.public", parse_bool)?.unwrap_or(true),
+        federation_allow_http: raw
+            .parse("federation.allow_http", parse_bool)?
+            .unwrap_or(false),
+        authorized_fetch: raw
+            .parse("federation.authorized_fetch", parse_bool)?
+            .unwrap_or(false),
+        limited_federation: raw
+            .parse("federation.limited", parse_bool)?
+            .unwrap_or(false),
     })
 }
 

@@ -345,4 +345,25 @@ pub const SETTINGS: &[Setting] = &[
         secret: false,
         doc: "false: outgoing requests reach no public address, only outbound.allowed_private_addresses (an instance kept off the internet; the test servers run so).",
     },
+    Setting {
+        key: "federation.allow_http",
+        env: &["FERRODON_FEDERATION_ALLOW_HTTP"],
+        default: "false",
+        secret: false,
+        doc: "true: federation requests may use plain http, but only to addresses in outbound.allowed_private_addresses (loopback tests, development); otherwise federation is https only.",
+    },
+    Setting {
+        key: "federation.authorized_fetch",
+        env: &["AUTHORIZED_FETCH"],
+        default: "false",
+        secret: false,
+        doc: "true: actors (except the instance actor), statuses and collections are served only to signed requests from servers not suspended here (Mastodon's secure mode).",
+    },
+    Setting {
+        key: "federation.limited",
+        env: &["LIMITED_FEDERATION_MODE"],
+        default: "false",
+        secret: false,
+        doc: "true: federate only with domains on the allow list (ferrodon admin domains allow): nothing is accepted from, fetched from or sent to others.",
+    },
 ];

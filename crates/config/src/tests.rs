@@ -133,6 +133,18 @@ mod config_tests {
     }
 
     #[test]
+    fn federation_allow_http_defaults_to_false() -> Result<(), ConfigError> {
+        assert!(!load_env(&[])?.federation_allow_http);
+        assert!(load_env(&[("FERRODON_FEDERATION_ALLOW_HTTP", "true")])?.federation_allow_http);
+        let err = load_env(&[("FERRODON_FEDERATION_ALLOW_HTTP", "maybe")]).err();
+        assert_eq!(
+            err.map(|e| e.key),
+            Some("FERRODON_FEDERATION_ALLOW_HTTP".to_owned())
+        );
+        Ok(())
+    }
+
+    #[test]
     fn http_limits_and_the_metrics_listener() -> Result<(), ConfigError> {
         let c = load_env(&[])?;
         assert_eq!(c.http.header_read_timeout_s, 10);

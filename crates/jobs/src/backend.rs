@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::message::Message;
-use crate::{Job, Queue, new_job};
+use crate::{JobKind, Queue, new_job};
 
 /// Dead jobs kept at most (Sidekiq's default), and for how long.
 pub(crate) const DEAD_MAX: i64 = 10_000;
@@ -160,13 +160,17 @@ impl JobQueue {
     }
 
     /// Adds jobs directly (not tied to a database transaction), to run now.
-    pub async fn push<J: Job>(&self, ids: &IdGenerator, jobs: &[J]) -> Result<u64, StorageError> {
+    pub async fn push<J: JobKind>(
+        &self,
+        ids: &IdGenerator,
+        jobs: &[J],
+    ) -> Result<u64, StorageError> {
         self.push_at(ids, jobs, ferrodon_storage::now()).await
     }
 
     /// Adds jobs directly, to run at `at`. Returns how many were added
     /// (unique jobs already waiting are not).
-    pub async fn push_at<J: Job>(
+    pub async fn push_at<J: JobKind>(
         &self,
         ids: &IdGenerator,
         jobs: &[J],

@@ -58,20 +58,27 @@ impl From<StorageError> for JobError {
     }
 }
 
-/// A kind of background work.
-pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+/// What is stored for a kind of background work: its name, queue, attempts
+/// and payload. Enqueueing needs only this, so a crate can declare a job
+/// that a crate above it runs (the service layer's "federate this" jobs are
+/// run by `federation`; see [`Registry::handle`]).
+pub trait JobKind: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Stable name stored with the job; never rename one that may be queued.
     const KIND: &'static str;
     const QUEUE: Queue = Queue::Default;
     /// Runs before the job goes to the dead set (Sidekiq's default is 25).
     const MAX_ATTEMPTS: i32 = 25;
-    /// What the job needs to run (services, pools).
-    type Context: Clone + Send + Sync + 'static;
 
     /// While a job with this key waits or runs, enqueueing another is a no-op.
     fn unique_key(&self) -> Option<String> {
         None
     }
+}
+
+/// A kind of background work that knows how to run itself.
+pub trait Job: JobKind {
+    /// What the job needs to run (services, pools).
+    type Context: Clone + Send + Sync + 'static;
 
     fn run(&self, ctx: &Self::Context) -> impl Future<Output = Result<(), JobError>> + Send;
 }
@@ -94,7 +101,7 @@ impl Clock for SystemClock {
 /// A shared clock.
 pub type SharedClock = Arc<dyn Clock>;
 
-fn new_job<J: Job>(
+fn new_job<J: JobKind>(
     ids: &IdGenerator,
     job: &J,
     at: DateTime<Utc>,
@@ -114,7 +121,7 @@ fn new_job<J: Job>(
 
 /// Adds `job` inside `tx`, to run now. Returns `false` when a unique job
 /// with the same key is already waiting.
-pub async fn enqueue<J: Job>(
+pub async fn enqueue<J: JobKind>(
     tx: &mut Tx,
     ids: &IdGenerator,
     job: &J,
@@ -123,7 +130,7 @@ pub async fn enqueue<J: Job>(
 }
 
 /// Adds `job` inside `tx`, to run at `at` (a delayed job).
-pub async fn enqueue_at<J: Job>(
+pub async fn enqueue_at<J: JobKind>(
     tx: &mut Tx,
     ids: &IdGenerator,
     job: &J,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferrodon_model::IdGenerator;
 use ferrodon_storage::{StorageError, jobs as store};
 
-use crate::{Job, JobQueue, SharedClock};
+use crate::{JobKind, JobQueue, SharedClock};
 
 type MakeJob = Arc<
     dyn Fn(
@@ -49,7 +49,7 @@ impl Schedule {
     }
 
     /// Every `every`, enqueue the job `make(slot)` (`slot` = the period's number since the epoch).
-    pub fn every<J: Job>(
+    pub fn every<J: JobKind>(
         mut self,
         name: &'static str,
         every: Duration,

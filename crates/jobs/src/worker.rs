@@ -19,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::backend::{Claimed, JobQueue};
 use crate::scheduler::Schedule;
-use crate::{Job, JobError, SharedClock, SystemClock, WeightedQueues};
+use crate::{Job, JobError, JobKind, SharedClock, SystemClock, WeightedQueues};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Handler<C> = Arc<dyn Fn(String, C) -> BoxFuture<Result<(), JobError>> + Send + Sync>;
@@ -53,6 +53,34 @@ impl<C: Clone + Send + Sync + 'static> Registry<C> {
         });
         self.handlers.insert(J::KIND, handler);
         self
+    }
+
+    /// Runs jobs of kind `K` with `f`, for a kind declared in a crate below
+    /// the one that knows how to run it (the service layer declares
+    /// "federate this", `federation` runs it). `f` gets the decoded job and
+    /// the worker's context; what else it needs it captures.
+    pub fn handle<K, F, Fut>(&mut self, f: F) -> &mut Self
+    where
+        K: JobKind,
+        F: Fn(K, C) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let handler: Handler<C> = Arc::new(move |payload: String, ctx: C| {
+            let f = f.clone();
+            Box::pin(async move {
+                let job: K = serde_json::from_str(&payload)
+                    .map_err(|e| JobError::new(format!("bad payload for {}: {e}", K::KIND)))?;
+                f(job, ctx).await
+            })
+        });
+        self.handlers.insert(K::KIND, handler);
+        self
+    }
+
+    /// Whether a kind has a handler.
+    pub fn handles(&self, kind: &str) -> bool {
+        self.handlers.contains_key(kind)
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ferrodon_jobs::{
-    Clock, Job, JobError, JobQueue, Queue, Registry, Schedule, Worker, WorkerOptions,
+    Clock, Job, JobError, JobKind, JobQueue, Queue, Registry, Schedule, Worker, WorkerOptions,
 };
 use ferrodon_model::IdGenerator;
 use ferrodon_storage::redis_jobs::RedisQueue;
@@ -50,10 +50,13 @@ impl Ctx {
 #[derive(Serialize, Deserialize)]
 struct AlwaysFails;
 
-impl Job for AlwaysFails {
+impl JobKind for AlwaysFails {
     const KIND: &'static str = "test_always_fails";
     const QUEUE: Queue = Queue::Pull;
     const MAX_ATTEMPTS: i32 = 4;
+}
+
+impl Job for AlwaysFails {
     type Context = Ctx;
 
     async fn run(&self, ctx: &Ctx) -> Result<(), JobError> {
@@ -69,13 +72,15 @@ struct Unique {
     key: String,
 }
 
-impl Job for Unique {
+impl JobKind for Unique {
     const KIND: &'static str = "test_unique";
-    type Context = Ctx;
-
     fn unique_key(&self) -> Option<String> {
         Some(self.key.clone())
     }
+}
+
+impl Job for Unique {
+    type Context = Ctx;
 
     async fn run(&self, ctx: &Ctx) -> Result<(), JobError> {
         if let Ok(mut done) = ctx.done.lock() {

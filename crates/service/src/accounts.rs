@@ -256,6 +256,12 @@ impl Services {
             Err(ferrodon_storage::StorageError::Conflict(_)) => return Err(taken("email")),
             other => other?,
         }
+        ferrodon_jobs::enqueue(
+            &mut tx,
+            self.ids(),
+            &crate::federate::MakeKeys { account_id },
+        )
+        .await?;
         tx.commit().await?;
         Ok((account_id, user_id))
     }
@@ -538,6 +544,13 @@ impl Services {
             },
         )
         .await?;
+        // Remote followers hear of the new profile (federation re-reads it).
+        if ferrodon_storage::remote::has_remote_followers(&mut tx, account).await? {
+            let job = crate::federate::Federate::UpdateAccount {
+                account_id: account,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         tx.commit().await?;
         for (which, path) in images {
             self.set_profile_image(account, which, Some(&path)).await?;

@@ -147,9 +147,14 @@ impl Services {
         let new_text = text.clone();
         let rebloggers = statuses::reblogs_of(db, status.id).await?;
         let quoters = ferrodon_storage::quotes::accepted_quoters(db, status.id).await?;
-        let had_edits = !polls::edits_of(db, status.id).await?.is_empty();
 
         let mut tx = db.begin().await?;
+        // One edit of a status at a time: the row lock is taken first, and
+        // what the edit replaces (poll, first revision) is read under it, so
+        // two concurrent edits never both insert a poll or a first revision.
+        statuses::lock(&mut tx, status.id).await?;
+        let previous_poll = polls::of_status(&mut tx, status.id).await?;
+        let had_edits = !polls::edits_of(&mut tx, status.id).await?.is_empty();
         statuses::set_quote_approval_policy(&mut tx, status.id, quote_policy).await?;
         if !had_edits {
             // The original becomes the first revision.
@@ -307,6 +312,7 @@ impl Services {
             )
             .await?;
         }
+        self.federate_status(&mut tx, status.id, true).await?;
         tx.commit().await?;
         let stored = statuses::get(db, status.id)
             .await?

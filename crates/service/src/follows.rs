@@ -166,11 +166,15 @@ impl Services {
                 return self.relationship(viewer, target_id).await;
             }
         }
+        let follow_id = FollowId::from(self.ids().next());
+        // A follow of a remote account is a request until its server accepts
+        // it; the `Follow` activity's id is stored with it.
+        let uri = (!target.is_local()).then(|| self.follow_uri(follow_id.0));
         let follow = Follow {
-            id: FollowId::from(self.ids().next()),
+            id: follow_id,
             account_id: viewer,
             target_account_id: target_id,
-            uri: None,
+            uri: uri.clone(),
             show_reblogs: options.reblogs.unwrap_or(true),
             notify: options.notify.unwrap_or(false),
             languages: languages.flatten(),
@@ -188,6 +192,14 @@ impl Services {
             // Remote accounts answer with Accept once federation delivers the request.
             if follows::insert(&mut tx, Kind::Request, &follow).await? {
                 ferrodon_jobs::enqueue(&mut tx, self.ids(), &notify("follow_request")).await?;
+                if let Some(uri) = uri {
+                    let job = crate::federate::Federate::Follow {
+                        account_id: viewer,
+                        target_id,
+                        uri,
+                    };
+                    self.federate(&mut tx, &job).await?;
+                }
             }
         } else if follows::insert(&mut tx, Kind::Follow, &follow).await? {
             accounts::adjust_counts(&mut tx, viewer, 0, 0, 1).await?;
@@ -213,10 +225,21 @@ impl Services {
         viewer: AccountId,
         target_id: AccountId,
     ) -> Result<RelationshipView> {
-        self.account(target_id).await?;
+        let target = self.account(target_id).await?;
         let mut tx = self.db().begin().await?;
-        self.end_follow(&mut tx, viewer, target_id).await?;
-        self.drop_request(&mut tx, viewer, target_id).await?;
+        let follow = follows::get(&mut tx, Kind::Follow, viewer, target_id).await?;
+        let ended = self.end_follow(&mut tx, viewer, target_id).await?;
+        let request = self.drop_request(&mut tx, viewer, target_id).await?;
+        if !target.is_local()
+            && let Some(f) = request.or(follow.filter(|_| ended))
+        {
+            let job = crate::federate::Federate::UndoFollow {
+                account_id: viewer,
+                target_id,
+                uri: f.uri.unwrap_or_else(|| self.follow_uri(f.id.0)),
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         tx.commit().await?;
         self.relationship(viewer, target_id).await
     }

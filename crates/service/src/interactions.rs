@@ -56,6 +56,13 @@ impl Services {
                 },
             )
             .await?;
+            if self.is_remote(&mut tx, status.account_id).await? {
+                let job = crate::federate::Federate::Favourite {
+                    account_id: viewer,
+                    status_id: status.id,
+                };
+                self.federate(&mut tx, &job).await?;
+            }
         }
         tx.commit().await?;
         self.status(Some(viewer), id).await
@@ -70,6 +77,13 @@ impl Services {
         {
             statuses::adjust_counts(&mut tx, status.id, 0, 0, -1).await?;
             notifications::delete_for_activity(&mut tx, "favourite", favourite_id).await?;
+            if self.is_remote(&mut tx, status.account_id).await? {
+                let job = crate::federate::Federate::UndoFavourite {
+                    account_id: viewer,
+                    status_id: status.id,
+                };
+                self.federate(&mut tx, &job).await?;
+            }
         }
         tx.commit().await?;
         self.status(Some(viewer), id).await
@@ -175,6 +189,7 @@ impl Services {
             },
         )
         .await?;
+        self.federate_status(&mut tx, reblog_id, false).await?;
         tx.commit().await?;
         let stored = statuses::get(self.db(), reblog_id)
             .await?

@@ -3,7 +3,7 @@
 //! are listed in `worker` (apart, so that this module imports no feature
 //! module and every feature module can enqueue these jobs).
 
-use ferrodon_jobs::{Job, JobError, Queue};
+use ferrodon_jobs::{Job, JobError, JobKind, Queue};
 use ferrodon_model::{AccountId, PageBounds, StatusId, Visibility};
 use ferrodon_storage::feeds::FeedEntry;
 use ferrodon_storage::follows::{self, FanOutQuery};
@@ -38,9 +38,12 @@ pub struct FanOutStatus {
     pub status_id: StatusId,
 }
 
-impl Job for FanOutStatus {
+impl JobKind for FanOutStatus {
     const KIND: &'static str = "fan_out_status";
     const QUEUE: Queue = Queue::Default;
+}
+
+impl Job for FanOutStatus {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -108,9 +111,12 @@ pub struct FanOutBatch {
     pub upto: i64,
 }
 
-impl Job for FanOutBatch {
+impl JobKind for FanOutBatch {
     const KIND: &'static str = "fan_out_batch";
     const QUEUE: Queue = Queue::Default;
+}
+
+impl Job for FanOutBatch {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -157,8 +163,11 @@ pub struct Notify {
     pub status_id: Option<StatusId>,
 }
 
-impl Job for Notify {
+impl JobKind for Notify {
     const KIND: &'static str = "notify";
+}
+
+impl Job for Notify {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -184,8 +193,11 @@ pub struct Probe {
     pub hold_ms: u64,
 }
 
-impl Job for Probe {
+impl JobKind for Probe {
     const KIND: &'static str = "probe";
+}
+
+impl Job for Probe {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -202,8 +214,11 @@ impl Job for Probe {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Noop;
 
-impl Job for Noop {
+impl JobKind for Noop {
     const KIND: &'static str = "noop";
+}
+
+impl Job for Noop {
     type Context = Services;
 
     async fn run(&self, _: &Services) -> Result<(), JobError> {
@@ -218,14 +233,16 @@ pub struct Cleanup {
     pub slot: i64,
 }
 
-impl Job for Cleanup {
+impl JobKind for Cleanup {
     const KIND: &'static str = "cleanup";
     const QUEUE: Queue = Queue::Scheduler;
-    type Context = Services;
-
     fn unique_key(&self) -> Option<String> {
         Some(self.slot.to_string())
     }
+}
+
+impl Job for Cleanup {
+    type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
         let db = services.db();
@@ -251,8 +268,11 @@ pub struct RemoveFromFeeds {
     pub account_id: AccountId,
 }
 
-impl Job for RemoveFromFeeds {
+impl JobKind for RemoveFromFeeds {
     const KIND: &'static str = "remove_from_feeds";
+}
+
+impl Job for RemoveFromFeeds {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -287,8 +307,11 @@ pub struct MergeIntoHome {
     pub target_account_id: AccountId,
 }
 
-impl Job for MergeIntoHome {
+impl JobKind for MergeIntoHome {
     const KIND: &'static str = "merge_into_home";
+}
+
+impl Job for MergeIntoHome {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -340,8 +363,11 @@ pub struct UnmergeFromHome {
     pub target_account_id: AccountId,
 }
 
-impl Job for UnmergeFromHome {
+impl JobKind for UnmergeFromHome {
     const KIND: &'static str = "unmerge_from_home";
+}
+
+impl Job for UnmergeFromHome {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
@@ -391,8 +417,11 @@ pub struct AccountFeeds {
     pub merge: bool,
 }
 
-impl Job for AccountFeeds {
+impl JobKind for AccountFeeds {
     const KIND: &'static str = "account_feeds";
+}
+
+impl Job for AccountFeeds {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {

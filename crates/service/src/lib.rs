@@ -10,8 +10,11 @@ pub mod accounts;
 pub mod auth;
 pub mod conversations;
 pub mod discovery;
+pub mod domain_policy;
 pub mod edits;
 pub mod emojis;
+pub mod federate;
+pub mod federation_reads;
 pub mod filter_matching;
 pub mod filters;
 pub mod follows;
@@ -23,11 +26,15 @@ pub mod media;
 pub mod moderation;
 pub mod notification_requests;
 pub mod notifications;
+pub mod outbound;
 pub mod polls;
 pub mod preview_cards;
 pub mod quote_policy;
 pub mod quotes;
 pub mod relations;
+pub mod remote;
+pub mod remote_extras;
+pub mod remote_statuses;
 pub mod scheduled;
 pub mod search;
 pub mod server_content;
@@ -337,6 +344,8 @@ struct Inner {
     stats: std::sync::Mutex<Option<(std::time::Instant, InstanceStats)>>,
     /// Compiled content filters of recently seen accounts.
     filter_cache: filter_matching::FilterCache,
+    /// Lookups on other servers, once federation is started.
+    resolver: std::sync::OnceLock<Arc<dyn federate::Resolver>>,
 }
 
 /// Figures for the instance entity.
@@ -345,7 +354,9 @@ pub struct InstanceStats {
     pub users: i64,
     pub statuses: i64,
     pub domains: i64,
+    /// Local users seen in the last 30 days, and in the last 180 (NodeInfo).
     pub active_month: i64,
+    pub active_halfyear: i64,
 }
 
 /// How long instance figures are served from memory.
@@ -384,6 +395,7 @@ impl Services {
                 fetcher,
                 stats: std::sync::Mutex::new(None),
                 filter_cache: filter_matching::FilterCache::default(),
+                resolver: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -418,6 +430,14 @@ impl Services {
     pub fn fetcher(&self) -> &ferrodon_fetch::Fetcher {
         &self.inner.fetcher
     }
+    /// Gives the service layer federation's lookups (once; later calls are
+    /// ignored).
+    pub fn set_resolver(&self, resolver: Arc<dyn federate::Resolver>) {
+        let _ = self.inner.resolver.set(resolver);
+    }
+    pub(crate) fn resolver(&self) -> Option<&Arc<dyn federate::Resolver>> {
+        self.inner.resolver.get()
+    }
 
     /// Figures for the instance entity, cached for a minute.
     pub async fn instance_stats(&self) -> Result<InstanceStats> {
@@ -434,6 +454,11 @@ impl Services {
             statuses: ferrodon_storage::statuses::count_local(db).await?,
             domains: ferrodon_storage::accounts::count_domains(db).await?,
             active_month: ferrodon_storage::users::count_active_since(db, month_ago).await?,
+            active_halfyear: ferrodon_storage::users::count_active_since(
+                db,
+                ferrodon_storage::now() - chrono::Duration::days(180),
+            )
+            .await?,
         };
         if let Ok(mut guard) = self.inner.stats.lock() {
             *guard = Some((std::time::Instant::now(), stats));

@@ -588,7 +588,10 @@ impl Services {
             let full = batch.len() == 500;
             for m in batch {
                 if media::delete_unattached(self.db(), m.id).await? {
-                    self.remove_stored(&m.file_path).await;
+                    // A remote attachment never downloaded has no file.
+                    if !m.file_path.is_empty() {
+                        self.remove_stored(&m.file_path).await;
+                    }
                     removed += 1;
                 }
             }
@@ -664,15 +667,35 @@ impl Services {
             ProfileImage::Avatar => before.avatar_file,
             ProfileImage::Header => before.header_file,
         };
-        if let Err(e) = accounts::set_image(self.db(), account, which, path).await {
+        if let Err(e) = self.record_profile_image(account, which, path).await {
             if let Some(p) = path {
                 self.remove_stored(p).await;
             }
-            return Err(e.into());
+            return Err(e);
         }
         if let Some(old) = old.filter(|o| Some(o.as_str()) != path) {
             self.remove_stored(&old).await;
         }
+        Ok(())
+    }
+
+    /// Records the image, and tells remote followers of the new profile
+    /// (`Federate::UpdateAccount`) in the same transaction.
+    async fn record_profile_image(
+        &self,
+        account: AccountId,
+        which: ProfileImage,
+        path: Option<&str>,
+    ) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        accounts::set_image(&mut tx, account, which, path).await?;
+        if ferrodon_storage::remote::has_remote_followers(&mut tx, account).await? {
+            let job = crate::federate::Federate::UpdateAccount {
+                account_id: account,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ferrodon_jobs::{Job, JobError};
+use ferrodon_jobs::{Job, JobError, JobKind};
 use ferrodon_model::{AccountId, StatusId};
 use ferrodon_storage::polls::{self, Poll};
 use serde::{Deserialize, Serialize};
@@ -144,6 +144,12 @@ impl Services {
         for (poll, choice, count) in polls::tallies(db, &ids).await? {
             tallies.insert((poll, choice), count);
         }
+        // Remote polls count as their server reports (plus local votes since).
+        let remote: HashMap<i64, Vec<i64>> = ferrodon_storage::remote::remote_tallies(db, &ids)
+            .await?
+            .into_iter()
+            .map(|(poll, json)| (poll, serde_json::from_str(&json).unwrap_or_default()))
+            .collect();
         let mut own: HashMap<i64, Vec<i64>> = HashMap::new();
         if let Some(v) = viewer {
             for (poll, choice) in polls::votes_of(db, v, &ids).await? {
@@ -155,9 +161,14 @@ impl Services {
             .into_iter()
             .map(|poll| {
                 let options = parse_options(&poll.options);
-                let counts = (0..options.len() as i64)
-                    .map(|i| tallies.get(&(poll.id, i)).copied().unwrap_or(0))
-                    .collect();
+                let counts = match remote.get(&poll.id) {
+                    Some(counts) => (0..options.len())
+                        .map(|i| counts.get(i).copied().unwrap_or(0))
+                        .collect(),
+                    None => (0..options.len() as i64)
+                        .map(|i| tallies.get(&(poll.id, i)).copied().unwrap_or(0))
+                        .collect(),
+                };
                 let own_votes = viewer.map(|_| own.get(&poll.id).cloned().unwrap_or_default());
                 let voted = viewer.map(|v| {
                     v == poll.account_id || own_votes.as_ref().is_some_and(|o| !o.is_empty())
@@ -216,6 +227,7 @@ impl Services {
             .into_iter()
             .map(|(_, c)| c)
             .collect();
+        let voted_before = chosen.len();
         for raw in choices {
             // Not a number: no such option (Mastodon would fail on `Integer()`).
             let choice = raw.trim().parse::<i64>().unwrap_or(-1);
@@ -245,7 +257,41 @@ impl Services {
             }
             chosen.push(choice);
         }
-        polls::recount(&mut tx, poll.id).await?;
+        let remote = ferrodon_storage::remote::remote_tallies(&mut tx, &[poll.id]).await?;
+        if let Some((_, json)) = remote.first() {
+            // A remote poll keeps its server's counts, plus this vote.
+            let mut counts: Vec<i64> = serde_json::from_str(json).unwrap_or_default();
+            counts.resize(counts.len().max(options as usize), 0);
+            for choice in &chosen[voted_before..] {
+                if let Some(c) = usize::try_from(*choice)
+                    .ok()
+                    .and_then(|i| counts.get_mut(i))
+                {
+                    *c += 1;
+                }
+            }
+            let json = serde_json::to_string(&counts)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let added = (chosen.len() - voted_before) as i64;
+            ferrodon_storage::remote::count_local_vote(
+                &mut tx,
+                poll.id,
+                &json,
+                added,
+                voted_before == 0,
+            )
+            .await?;
+        } else {
+            polls::recount(&mut tx, poll.id).await?;
+        }
+        if self.is_remote(&mut tx, poll.account_id).await? {
+            let job = crate::federate::Federate::Vote {
+                account_id: viewer,
+                status_id: poll.status_id,
+                choices: chosen[voted_before..].to_vec(),
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         tx.commit().await?;
         self.poll_view(Some(viewer), &poll).await
     }
@@ -286,13 +332,15 @@ pub struct PollExpired {
     pub expires_at: i64,
 }
 
-impl Job for PollExpired {
+impl JobKind for PollExpired {
     const KIND: &'static str = "poll_expired";
-    type Context = Services;
-
     fn unique_key(&self) -> Option<String> {
         Some(format!("{}:{}", self.poll_id, self.expires_at))
     }
+}
+
+impl Job for PollExpired {
+    type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
         Ok(services.poll_ended(self.poll_id).await?)

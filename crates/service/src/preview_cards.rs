@@ -5,7 +5,7 @@
 //! `FetchLinkCardService`). Also the link timeline.
 
 use ferrodon_fetch::Overflow;
-use ferrodon_jobs::{Job, JobError, Queue};
+use ferrodon_jobs::{Job, JobError, JobKind, Queue};
 use ferrodon_model::{AccountId, PageBounds, StatusId};
 use ferrodon_storage::preview_cards::{self, MAX_URL_BYTES, PreviewCard};
 use ferrodon_storage::statuses::{self, Status};
@@ -31,10 +31,13 @@ pub struct FetchLinkCard {
     pub status_id: StatusId,
 }
 
-impl Job for FetchLinkCard {
+impl JobKind for FetchLinkCard {
     const KIND: &'static str = "fetch_link_card";
     const QUEUE: Queue = Queue::Pull;
     const MAX_ATTEMPTS: i32 = 1;
+}
+
+impl Job for FetchLinkCard {
     type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {

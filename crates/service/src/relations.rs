@@ -11,6 +11,7 @@ use ferrodon_storage::follows::{self, Follow, Kind};
 use ferrodon_storage::notifications;
 use ferrodon_storage::relations::{self, Relation};
 
+use crate::federate::Federate;
 use crate::jobs::{MergeIntoHome, UnmergeFromHome};
 use crate::views::RelationshipView;
 use crate::{Result, ServiceError, Services};
@@ -60,6 +61,13 @@ impl Services {
             relations::delete(&mut tx, Relation::Endorse, a, b).await?;
         }
         notifications::delete_from(&mut tx, viewer, target).await?;
+        if self.is_remote(&mut tx, target).await? {
+            let job = Federate::Block {
+                account_id: viewer,
+                target_id: target,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         ferrodon_jobs::enqueue(
             &mut tx,
             self.ids(),
@@ -76,7 +84,17 @@ impl Services {
     /// `POST /api/v1/accounts/:id/unblock`.
     pub async fn unblock(&self, viewer: AccountId, target: AccountId) -> Result<RelationshipView> {
         self.account(target).await?;
-        relations::delete(self.db(), Relation::Block, viewer, target).await?;
+        let mut tx = self.db().begin().await?;
+        if relations::delete(&mut tx, Relation::Block, viewer, target).await?
+            && self.is_remote(&mut tx, target).await?
+        {
+            let job = Federate::UndoBlock {
+                account_id: viewer,
+                target_id: target,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
+        tx.commit().await?;
         self.relationship(viewer, target).await
     }
 
@@ -154,7 +172,18 @@ impl Services {
     ) -> Result<RelationshipView> {
         self.account(follower).await?;
         let mut tx = self.db().begin().await?;
-        self.end_follow(&mut tx, follower, viewer).await?;
+        let follow = follows::get(&mut tx, Kind::Follow, follower, viewer).await?;
+        if self.end_follow(&mut tx, follower, viewer).await?
+            && let Some(follow_uri) = follow.and_then(|f| f.uri)
+            && self.is_remote(&mut tx, follower).await?
+        {
+            let job = Federate::RejectFollow {
+                account_id: viewer,
+                follower_id: follower,
+                follow_uri,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         tx.commit().await?;
         self.relationship(viewer, follower).await
     }
@@ -218,6 +247,16 @@ impl Services {
             created_at: ferrodon_storage::now(),
             ..request
         };
+        if let Some(follow_uri) = follow.uri.clone()
+            && self.is_remote(&mut tx, requester).await?
+        {
+            let job = Federate::AcceptFollow {
+                account_id: viewer,
+                follower_id: requester,
+                follow_uri,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         if follows::insert(&mut tx, Kind::Follow, &follow).await? {
             accounts::adjust_counts(&mut tx, requester, 0, 0, 1).await?;
             accounts::adjust_counts(&mut tx, viewer, 0, 1, 0).await?;
@@ -242,9 +281,20 @@ impl Services {
         requester: AccountId,
     ) -> Result<RelationshipView> {
         let mut tx = self.db().begin().await?;
-        self.drop_request(&mut tx, requester, viewer)
+        let request = self
+            .drop_request(&mut tx, requester, viewer)
             .await?
             .ok_or_else(ServiceError::not_found)?;
+        if let Some(follow_uri) = request.uri
+            && self.is_remote(&mut tx, requester).await?
+        {
+            let job = Federate::RejectFollow {
+                account_id: viewer,
+                follower_id: requester,
+                follow_uri,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         tx.commit().await?;
         self.relationship(viewer, requester).await
     }

@@ -3,7 +3,7 @@
 //! the normal posting path.
 
 use chrono::{DateTime, Duration, Utc};
-use ferrodon_jobs::{Job, JobError};
+use ferrodon_jobs::{Job, JobError, JobKind};
 use ferrodon_model::{AccountId, AppId, Page, PageBounds, StatusId, Visibility};
 use ferrodon_storage::scheduled::{self as store, ScheduledStatus};
 use ferrodon_storage::{statuses, users};
@@ -63,13 +63,15 @@ pub struct PublishScheduledStatus {
     pub at: i64,
 }
 
-impl Job for PublishScheduledStatus {
+impl JobKind for PublishScheduledStatus {
     const KIND: &'static str = "publish_scheduled_status";
-    type Context = Services;
-
     fn unique_key(&self) -> Option<String> {
         Some(format!("{}:{}", self.id, self.at))
     }
+}
+
+impl Job for PublishScheduledStatus {
+    type Context = Services;
 
     async fn run(&self, services: &Services) -> Result<(), JobError> {
         Ok(services.publish_scheduled(self.id).await?)

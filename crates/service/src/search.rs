@@ -50,6 +50,8 @@ pub struct Search {
     pub max_id: Option<i64>,
     pub limit: i64,
     pub offset: i64,
+    /// Look up unknown addresses and `user@domain` on other servers.
+    pub resolve: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +73,9 @@ impl Services {
 
         // An address names one thing.
         if q.starts_with("https://") || q.starts_with("http://") {
+            if s.resolve && viewer.is_some() {
+                self.resolve_address(q).await;
+            }
             if wants(SearchType::Statuses)
                 && let Some(id) = store::status_by_url(self.db(), q).await?
                 && let Ok(view) = self.status(viewer, id).await
@@ -89,6 +94,9 @@ impl Services {
         }
 
         if wants(SearchType::Accounts) {
+            if s.resolve && viewer.is_some() {
+                self.resolve_acct(q).await;
+            }
             out.accounts = self
                 .search_accounts(
                     viewer.unwrap_or(AccountId(0)),
@@ -117,6 +125,48 @@ impl Services {
             out.statuses = self.search_statuses(reader, q, s).await?;
         }
         Ok(out)
+    }
+
+    /// Fetches what an address names from its server, if unknown here
+    /// (failures are logged: the search then finds nothing).
+    async fn resolve_address(&self, address: &str) {
+        if address.starts_with(self.instance().base_url.as_str()) {
+            return;
+        }
+        let known = match store::status_by_url(self.db(), address).await {
+            Ok(Some(_)) => true,
+            _ => matches!(store::account_by_url(self.db(), address).await, Ok(Some(_))),
+        };
+        if known {
+            return;
+        }
+        if let Some(r) = self.resolver()
+            && let Err(e) = r.resolve_url(address).await
+        {
+            tracing::info!(address, error = %e, "could not resolve");
+        }
+    }
+
+    /// Looks up `user@domain` (or `@user@domain`) on its server when the
+    /// domain is not this instance's.
+    async fn resolve_acct(&self, q: &str) {
+        let q = q.strip_prefix('@').unwrap_or(q);
+        let Some((user, domain)) = q.split_once('@') else {
+            return;
+        };
+        if user.is_empty()
+            || domain.is_empty()
+            || domain.eq_ignore_ascii_case(&self.instance().domain)
+            || user.contains(char::is_whitespace)
+            || domain.contains(char::is_whitespace)
+        {
+            return;
+        }
+        if let Some(r) = self.resolver()
+            && let Err(e) = r.resolve_account(user, domain).await
+        {
+            tracing::info!(user, domain, error = %e, "could not resolve");
+        }
     }
 
     /// The account a profile address names: a local profile (`/@name`,

@@ -131,6 +131,33 @@ impl Services {
         self.visible(viewer, views, Hide::HiddenAuthors).await
     }
 
+    /// The ActivityPub ids of these statuses (local ones from the instance's
+    /// URL as configured now), for those that exist.
+    pub async fn status_uris(
+        &self,
+        ids: &[StatusId],
+    ) -> Result<std::collections::HashMap<StatusId, String>> {
+        let list = statuses::get_many(self.db(), ids).await?;
+        let authors: Vec<AccountId> = list.iter().map(|s| s.account_id).collect();
+        let authors: std::collections::HashMap<AccountId, accounts::Account> =
+            accounts::get_many(self.db(), &authors)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect();
+        let i = self.instance();
+        Ok(list
+            .into_iter()
+            .map(|s| {
+                let uri = match authors.get(&s.account_id) {
+                    Some(a) if s.local => i.status_uri(&a.username, s.id.0),
+                    _ => s.uri.clone(),
+                };
+                (s.id, uri)
+            })
+            .collect())
+    }
+
     /// A status `viewer` may see, or 404.
     pub(crate) async fn visible_status(
         &self,
@@ -339,6 +366,7 @@ impl Services {
         }
         ferrodon_jobs::enqueue(&mut tx, self.ids(), &FanOutStatus { status_id: id }).await?;
         self.queue_link_card(&mut tx, id, &status.text).await?;
+        self.federate_status(&mut tx, id, false).await?;
         tx.commit().await?;
 
         let stored = statuses::get(db, id)
@@ -352,7 +380,17 @@ impl Services {
         let db = self.db();
         let reblogs = statuses::reblogs_of(db, status.id).await?;
         let thread = conversations::conversation_of(db, status.id).await?;
+        let uris = match status.local {
+            true => {
+                let ids: Vec<StatusId> = std::iter::once(status.id)
+                    .chain(status.reblog_of())
+                    .collect();
+                self.status_uris(&ids).await?
+            }
+            false => std::collections::HashMap::new(),
+        };
         let mut tx = db.begin().await?;
+        self.federate_delete(&mut tx, status, &uris).await?;
         // Its media stay a day, unattached, so a redraft can reuse them.
         ferrodon_storage::media::detach_all(&mut tx, status.id).await?;
         let quote = ferrodon_storage::quotes::delete_of_status(&mut tx, status.id).await?;

@@ -289,12 +289,14 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        // A concurrent unfeature may have removed it again since the commit:
+        // then it is gone, as for any record deleted meanwhile.
         tags::featured(self.db(), viewer)
             .await?
             .into_iter()
             .find(|f| f.tag.id == tag.id)
             .map(FeaturedTagView::from)
-            .ok_or_else(|| ServiceError::Internal("featured tag missing".into()))
+            .ok_or_else(ServiceError::not_found)
     }
 
     /// `DELETE /api/v1/featured_tags/:id`.
@@ -317,7 +319,12 @@ impl Services {
             let already =
                 tags::related_among(self.db(), TagRelation::Feature, viewer, &[tag.id]).await?;
             if already.is_empty() {
-                self.feature_tag(viewer, &tag.display_name).await?;
+                match self.feature_tag(viewer, &tag.display_name).await {
+                    // Unfeatured again by a concurrent request: the answer
+                    // below shows the state as it is.
+                    Ok(_) | Err(ServiceError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
         } else {
             tags::unrelate(self.db(), TagRelation::Feature, viewer, tag.id).await?;

@@ -31,7 +31,12 @@ enum Entity {
 
 static URL_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"https?://[^\s<>]+").ok());
 static MENTION_RE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"^@([a-zA-Z0-9_]+(?:[a-zA-Z0-9_.\-]+[a-zA-Z0-9_]+)?)(?:@([\w.\-]+\w+))?").ok()
+    // A domain may carry a port (`@bob@localhost:3001`): instances in
+    // development and on loopback have one in their handles.
+    Regex::new(
+        r"^@([a-zA-Z0-9_]+(?:[a-zA-Z0-9_.\-]+[a-zA-Z0-9_]+)?)(?:@([\w.\-]+\w+(?::[0-9]{1,5})?))?",
+    )
+    .ok()
 });
 /// A hashtag's name, right after its `#` (or `＃`).
 static HASHTAG_RE: LazyLock<Option<Regex>> =
@@ -496,6 +501,26 @@ mod tests {
         assert_eq!(
             html,
             "<p>hi <span class=\"h-card\" translate=\"no\"><a href=\"https://example.com/@bob\" class=\"u-url mention\">@<span>bob</span></a></span> and <span class=\"h-card\" translate=\"no\"><a href=\"https://other.example/@carol\" class=\"u-url mention\">@<span>carol</span></a></span> and @nobody</p>"
+        );
+    }
+
+    #[test]
+    fn mentions_may_carry_a_port() {
+        let e = extract(
+            "hi @bob@localhost:3001, and @carol@example.com:x",
+            "localhost:3000",
+        );
+        let found: Vec<(String, Option<String>)> = e
+            .mentions
+            .iter()
+            .map(|m| (m.username.clone(), m.domain.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("bob".to_owned(), Some("localhost:3001".to_owned())),
+                ("carol".to_owned(), Some("example.com".to_owned())),
+            ]
         );
     }
 

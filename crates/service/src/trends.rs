@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use ferrodon_jobs::{Job, JobError, Queue};
+use ferrodon_jobs::{Job, JobError, JobKind, Queue};
 use ferrodon_model::{AccountId, Snowflake, StatusId, TagId};
 use ferrodon_storage::preview_cards::{self, CardType, PreviewCard};
 use ferrodon_storage::trends::{self, Trend, TrendKind};
@@ -338,14 +338,16 @@ pub struct RefreshTrends {
     pub slot: i64,
 }
 
-impl Job for RefreshTrends {
+impl JobKind for RefreshTrends {
     const KIND: &'static str = "refresh_trends";
     const QUEUE: Queue = Queue::Scheduler;
-    type Context = Services;
-
     fn unique_key(&self) -> Option<String> {
         Some(self.slot.to_string())
     }
+}
+
+impl Job for RefreshTrends {
+    type Context = Services;
 
     async fn run(&self, services: &Services) -> std::result::Result<(), JobError> {
         services.refresh_trends().await?;

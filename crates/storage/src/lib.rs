@@ -13,13 +13,16 @@
 
 pub mod accounts;
 pub mod conversations;
+pub mod deliveries;
 pub mod discovery;
+pub mod domain_policy;
 pub mod emojis;
 pub mod feeds;
 pub mod filters;
 pub mod follows;
 pub mod idempotency;
 pub mod jobs;
+pub mod keys;
 pub mod lists;
 pub mod marks;
 pub mod media;
@@ -31,6 +34,7 @@ pub mod preview_cards;
 pub mod quotes;
 pub mod redis_jobs;
 pub mod relations;
+pub mod remote;
 pub mod scheduled;
 pub mod search;
 pub mod server_content;

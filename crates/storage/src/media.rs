@@ -9,7 +9,7 @@ use crate::sql::{self, args, placeholders};
 use crate::{Exec, Result};
 
 const COLUMNS: &str = "id, account_id, status_id, position, kind, content_type, file_path, \
-     file_size, width, height, description, focus, blurhash, created_at, updated_at";
+     file_size, width, height, description, focus, blurhash, created_at, updated_at, remote_url";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MediaAttachment {
@@ -32,6 +32,9 @@ pub struct MediaAttachment {
     pub blurhash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Where a remote status's attachment lives on its server (no file
+    /// here yet: `file_path` is empty).
+    pub remote_url: Option<String>,
 }
 
 /// A new upload, not attached yet.

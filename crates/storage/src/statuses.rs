@@ -116,6 +116,18 @@ pub async fn insert<'a>(ex: impl Exec<'a>, s: &NewStatus) -> Result<()> {
     .map(|_| ())
 }
 
+/// Takes the status's row lock for the rest of the transaction (edits of
+/// one status run one at a time). `false` if it is gone.
+pub async fn lock<'a>(ex: impl Exec<'a>, id: StatusId) -> Result<bool> {
+    sql::execute(
+        ex,
+        "UPDATE statuses SET updated_at = updated_at WHERE id = $1",
+        args![id],
+    )
+    .await
+    .map(|n| n > 0)
+}
+
 pub async fn get<'a>(ex: impl Exec<'a>, id: StatusId) -> Result<Option<Status>> {
     sql::fetch_optional(
         ex,

@@ -268,6 +268,7 @@ pub async fn search_v2(
                 max_id: p.max_id,
                 limit: limit(p.limit, 20),
                 offset: p.offset.unwrap_or(0).max(0),
+                resolve: p.resolve.unwrap_or(false),
             },
         )
         .await?;

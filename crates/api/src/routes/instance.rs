@@ -1,18 +1,16 @@
-//! The instance entities, custom emojis, WebFinger, default images and health.
+//! The instance entities, custom emojis, default images and health
+//! (WebFinger is federation's, with the rest of discovery).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferrodon_config::RegistrationMode;
-use ferrodon_service::ServiceError;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::entities;
-use crate::error::{ApiError, ApiResult};
-use crate::params::{Params, de};
+use crate::error::ApiResult;
 
 /// The Mastodon API version we follow, and our own.
 pub fn version() -> String {
@@ -201,60 +199,6 @@ pub async fn custom_emojis(State(state): State<AppState>) -> ApiResult<Json<Valu
             .map(|e| entities::custom_emoji(state.services.instance(), e))
             .collect(),
     )))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct WebfingerParams {
-    #[serde(default, deserialize_with = "de::opt_string")]
-    resource: Option<String>,
-}
-
-/// `GET /.well-known/webfinger?resource=acct:user@domain`: local accounts
-/// only; a suspended account is gone (410), as Mastodon answers.
-pub async fn webfinger(
-    State(state): State<AppState>,
-    Params(p): Params<WebfingerParams>,
-) -> ApiResult<Response> {
-    let resource = p.resource.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
-        ApiError::BadRequest("param is missing or the value is empty: resource".into())
-    })?;
-    let i = state.services.instance();
-    // `acct:` URIs, and bare `user@domain` as Mastodon also accepts.
-    let acct = resource.strip_prefix("acct:").or_else(|| {
-        (!resource.contains("://") && resource.contains('@')).then_some(resource.as_str())
-    });
-    let username = if let Some(acct) = acct {
-        match acct.trim_start_matches('@').split_once('@') {
-            Some((user, domain)) if domain.eq_ignore_ascii_case(&i.domain) => user.to_owned(),
-            Some(_) => return Err(ServiceError::not_found().into()),
-            None => acct.to_owned(),
-        }
-    } else if let Some(rest) = resource
-        .strip_prefix(&format!("{}/users/", i.base_url))
-        .or_else(|| resource.strip_prefix(&format!("{}/@", i.base_url)))
-    {
-        rest.to_owned()
-    } else {
-        return Err(ServiceError::not_found().into());
-    };
-    let account = state.services.local_account(&username).await?;
-    if account.suspended_at.is_some() {
-        return Err(ServiceError::Gone("Gone").into());
-    }
-    let body = json!({
-        "subject": format!("acct:{}@{}", account.username, i.domain),
-        "aliases": [i.account_url(&account.username), i.uri_of(&account)],
-        "links": [
-            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": i.account_url(&account.username)},
-            {"rel": "self", "type": "application/activity+json", "href": i.uri_of(&account)},
-        ],
-    });
-    let mut res = Json(body).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/jrd+json; charset=utf-8"),
-    );
-    Ok(res)
 }
 
 fn png(bytes: &'static [u8]) -> Response {
