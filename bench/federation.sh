@@ -18,7 +18,11 @@
 # every POST is answered, and until every status exists (SQL count).
 #
 # Needs pgbench and a local PostgreSQL at 127.0.0.1:5432 (trust auth).
-# Usage: bench/federation.sh [ingest-activities=5000] [concurrency=32]
+# Usage: [WORKERS=5] [DB_POOL=10] [QUEUE_REDIS_URL=redis://127.0.0.1:6379/3]
+#        bench/federation.sh [ingest-activities=5000] [concurrency=32]
+# WORKERS and DB_POOL are the server's FERRODON_WORKER_CONCURRENCY and DB_POOL
+# (defaults 5 and 10); QUEUE_REDIS_URL puts the job queues in Redis (the
+# database is flushed) instead of the SQL tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-5000}"
@@ -46,13 +50,20 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(psql -h 127.0.0.1 -U postgres -d test -Atc 'SHOW server_version')"
 echo "everything on loopback on the same cores: ferrodon, PostgreSQL, the sink (100 hosts) and the load generator"
+echo "server: worker concurrency ${WORKERS:-5}, DB_POOL ${DB_POOL:-10}, job queues in ${QUEUE_REDIS_URL:-the SQL tables}"
 echo
 
 psql -h 127.0.0.1 -U postgres -d test -qc "CREATE DATABASE $db"
 env=(FERRODON_LISTEN=127.0.0.1:$port FERRODON_DOMAIN=127.0.0.1:$port FERRODON_HTTPS=false
      FERRODON_DATA_DIR="$work" FERRODON_LOG=warn DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
      FERRODON_RATE_LIMIT_API=0 FERRODON_RATE_LIMIT_LOGIN=0 FERRODON_RATE_LIMIT_SIGN_UP=0
-     ALLOWED_PRIVATE_ADDRESSES=127.0.0.0/8 FERRODON_FEDERATION_ALLOW_HTTP=true)
+     ALLOWED_PRIVATE_ADDRESSES=127.0.0.0/8 FERRODON_FEDERATION_ALLOW_HTTP=true
+     FERRODON_WORKER_CONCURRENCY="${WORKERS:-5}" DB_POOL="${DB_POOL:-10}")
+# Jobs in Redis (as a large instance runs them) when QUEUE_REDIS_URL is set.
+if [ -n "${QUEUE_REDIS_URL:-}" ]; then
+  env+=(QUEUE_REDIS_URL="$QUEUE_REDIS_URL")
+  redis-cli -u "$QUEUE_REDIS_URL" flushdb >/dev/null
+fi
 env "${env[@]}" "$bin" serve >"$work/log" 2>&1 &
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 app="$(curl -sf -d client_name=bench -d redirect_uris=urn:ietf:wg:oauth:2.0:oob -d 'scopes=read write' "http://127.0.0.1:$port/api/v1/apps")"

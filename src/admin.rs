@@ -22,6 +22,11 @@ pub enum AccountAction {
     Unsuspend(String),
     /// Silence (true) or lift it (false).
     Silence(String, bool),
+    /// Lists another account (`user@domain`, a local name, or an actor
+    /// URL) among the account's aliases, so it may move here.
+    Alias(String, String),
+    /// Moves the account to another that lists it among its aliases.
+    Move(String, String),
 }
 
 /// `ferrodon admin accounts …`: runs on the configured database (URLs use
@@ -64,10 +69,58 @@ pub async fn admin_accounts(config: Config, action: AccountAction) -> Result<()>
             .silence_account(&username, on)
             .await
             .map(|()| format!("{} {username}", if on { "silenced" } else { "unsilenced" })),
+        AccountAction::Alias(username, other) => {
+            let other = find_account(&config, &services, &other).await?;
+            services
+                .add_alias(&username, other)
+                .await
+                .map(|aliases| format!("{username} is also known as {}", aliases.join(", ")))
+        }
+        AccountAction::Move(username, target) => {
+            let target = find_account(&config, &services, &target).await?;
+            services
+                .move_local_account(&username, target)
+                .await
+                .map(|()| format!("moved {username}"))
+        }
     };
     services.db().close().await;
     println!("{}", result?);
     Ok(())
+}
+
+/// A local account by name, or a remote one by `user@domain` or actor URL,
+/// fetched afresh from its server (so its aliases are current).
+async fn find_account(
+    config: &Config,
+    services: &ferrodon_service::Services,
+    who: &str,
+) -> Result<ferrodon_model::AccountId> {
+    let who = who.trim().trim_start_matches('@');
+    let failed = |e: ferrodon_federation::FederationError| RoleError::Config(format!("{who}: {e}"));
+    if !who.contains('@') && !who.contains('/') {
+        return services
+            .local_account(who)
+            .await
+            .map(|a| a.id)
+            .map_err(|e| RoleError::Config(format!("{who}: {e}")));
+    }
+    let fed = crate::roles::federation(config, services);
+    let uri = match who.split_once('@') {
+        Some((user, domain)) if !who.contains('/') => {
+            fed.resolve_acct(user, domain).await.map_err(failed)?.uri
+        }
+        _ => who.to_owned(),
+    };
+    let local_prefix = format!("{}/users/", services.instance().base_url);
+    if let Some(name) = uri.strip_prefix(&local_prefix) {
+        return services
+            .local_account(name)
+            .await
+            .map(|a| a.id)
+            .map_err(|e| RoleError::Config(format!("{who}: {e}")));
+    }
+    Ok(fed.fetch_actor(&uri).await.map_err(failed)?.id)
 }
 
 /// An operator command on what the server publishes (rules, announcements) or receives (reports).

@@ -232,6 +232,12 @@ enum AccountsCommand {
     Silence { username: String },
     /// Lifts a silence.
     Unsilence { username: String },
+    /// Lists another account (user@domain, a local name or an actor URL)
+    /// among the account's aliases (alsoKnownAs), so it may move here.
+    Alias { username: String, other: String },
+    /// Moves the account to another that lists it among its aliases: its
+    /// followers here and elsewhere follow the new account.
+    Move { username: String, target: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -363,6 +369,12 @@ fn main() -> ExitCode {
                     }
                     AccountsCommand::Unsilence { username } => {
                         admin::AccountAction::Silence(username, false)
+                    }
+                    AccountsCommand::Alias { username, other } => {
+                        admin::AccountAction::Alias(username, other)
+                    }
+                    AccountsCommand::Move { username, target } => {
+                        admin::AccountAction::Move(username, target)
                     }
                 };
                 admin::admin_accounts(config, action).await

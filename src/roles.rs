@@ -299,7 +299,7 @@ fn app_state(config: &Config, services: Services) -> AppState {
 }
 
 /// Federation as configured.
-fn federation(config: &Config, services: &Services) -> ferrodon_federation::Federation {
+pub(crate) fn federation(config: &Config, services: &Services) -> ferrodon_federation::Federation {
     ferrodon_federation::Federation::with_options(
         services.clone(),
         ferrodon_federation::FederationOptions {

@@ -353,6 +353,7 @@ pub fn person_document(actor: &PeerActor) -> Value {
         "outbox": format!("{}/outbox", actor.uri),
         "followers": format!("{}/followers", actor.uri),
         "following": format!("{}/following", actor.uri),
+        "featured": format!("{}/collections/featured", actor.uri),
         "endpoints": { "sharedInbox": format!("{base}/inbox") },
         "url": format!("{base}/@{}", actor.name),
         "manuallyApprovesFollowers": false,

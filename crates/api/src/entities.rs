@@ -233,7 +233,7 @@ pub fn status(i: &Instance, v: &StatusView) -> Value {
             }
             emojis_json(i, &texts)
         } else {
-            Vec::new()
+            v.remote_emojis.iter().map(|e| custom_emoji(i, e)).collect()
         },
         "card": v.card.as_ref().map(|c| preview_card(&c.card, c.shared_url.as_deref())),
         "poll": v.poll.as_ref().map(|p| poll(i, p)),

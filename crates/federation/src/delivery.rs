@@ -395,6 +395,47 @@ impl Federation {
                 let undo = matches!(job, Federate::UndoBlock { .. });
                 Some(to_one(&me, &me_uri, &target, block, "Block", undo))
             }
+            Federate::Pin {
+                account_id,
+                status_id,
+            }
+            | Federate::Unpin {
+                account_id,
+                status_id,
+            } => {
+                let me = services.account(*account_id).await?;
+                let Some(view) = services.status_for_federation(*status_id).await? else {
+                    return Ok(None);
+                };
+                let add = matches!(job, Federate::Pin { .. });
+                Some(Outgoing {
+                    signer: me.id,
+                    status_id: Some(status_id.0),
+                    kind: if add { "Add" } else { "Remove" },
+                    body: activities::featured(
+                        add,
+                        &account_uri(&me),
+                        &note::uri_of(i, &view),
+                        status_id.0,
+                        Utc::now().timestamp(),
+                    ),
+                    inboxes: services.follower_inboxes(me.id).await?,
+                })
+            }
+            Federate::Move {
+                account_id,
+                target_id,
+            } => {
+                let me = services.account(*account_id).await?;
+                let target = services.account(*target_id).await?;
+                Some(Outgoing {
+                    signer: me.id,
+                    status_id: None,
+                    kind: "Move",
+                    body: activities::moved(&account_uri(&me), &account_uri(&target), target_id.0),
+                    inboxes: services.follower_inboxes(me.id).await?,
+                })
+            }
             Federate::UpdateAccount { account_id } => {
                 let mut me = services.account(*account_id).await?;
                 let keys = self.account_keys(me.id).await?;

@@ -42,9 +42,14 @@ impl From<ferrodon_storage::StorageError> for FederationError {
     }
 }
 
-impl IntoResponse for FederationError {
-    fn into_response(self) -> Response {
-        let (status, message) = match &self {
+impl FederationError {
+    /// Whether this is the other side's fault (a 4xx).
+    pub fn is_client_error(&self) -> bool {
+        self.status_and_message().0.is_client_error()
+    }
+
+    fn status_and_message(&self) -> (StatusCode, String) {
+        match self {
             FederationError::NotFound => (StatusCode::NOT_FOUND, self.to_string()),
             FederationError::Gone => (StatusCode::GONE, self.to_string()),
             FederationError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
@@ -71,14 +76,20 @@ impl IntoResponse for FederationError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service Unavailable".to_owned(),
             ),
-            FederationError::Service(_) | FederationError::Internal(_) => {
-                tracing::error!(error = %self, "federation request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal server error".to_owned(),
-                )
-            }
-        };
+            FederationError::Service(_) | FederationError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error".to_owned(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for FederationError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.status_and_message();
+        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(error = %self, "federation request failed");
+        }
         (status, Json(json!({ "error": message }))).into_response()
     }
 }

@@ -65,11 +65,18 @@ pub fn route_table() -> Vec<(axum::http::Method, &'static str)> {
     routes().table()
 }
 
+/// The signer of a GET for an ActivityPub document, when it was signed.
+///
 /// Authorized-fetch mode (`AUTHORIZED_FETCH`): ActivityPub documents go
-/// only to signed requests from servers that are not refused here. HTML
-/// pages, discovery and the instance actor stay open (the instance actor's
-/// key is how servers sign their own fetches).
-pub struct SignedFetch;
+/// only to signed requests from servers that are not refused here (401 and
+/// 403 otherwise). HTML pages, discovery and the instance actor stay open
+/// (the instance actor's key is how servers sign their own fetches).
+///
+/// Otherwise a signature is optional: a valid one names the account the
+/// document is served to (a follower may fetch followers-only statuses, a
+/// mentioned account a direct one, as Mastodon); a missing or invalid one
+/// leaves the request anonymous, so it sees public documents only.
+pub struct SignedFetch(pub Option<Account>);
 
 impl axum::extract::FromRequestParts<Federation> for SignedFetch {
     type Rejection = FederationError;
@@ -78,20 +85,37 @@ impl axum::extract::FromRequestParts<Federation> for SignedFetch {
         parts: &mut axum::http::request::Parts,
         fed: &Federation,
     ) -> Result<Self, Self::Rejection> {
-        if !fed.options().authorized_fetch || !wants_json(&parts.headers) {
-            return Ok(SignedFetch);
+        if !wants_json(&parts.headers) {
+            return Ok(SignedFetch(None));
         }
-        let signer = fed
+        let required = fed.options().authorized_fetch;
+        let signed = parts.headers.contains_key("signature")
+            || parts.headers.contains_key("signature-input");
+        if !required && !signed {
+            return Ok(SignedFetch(None));
+        }
+        let signer = match fed
             .verify_signature(&parts.method, &parts.uri, &parts.headers, &[])
-            .await?;
+            .await
+        {
+            Ok(signer) => signer,
+            Err(e) if !required && e.is_client_error() => {
+                tracing::debug!(error = %e, "GET signature not verified; served as anonymous");
+                return Ok(SignedFetch(None));
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(domain) = &signer.domain
             && fed.host_refused(domain).await?
         {
-            return Err(FederationError::Forbidden(format!(
-                "{domain} is blocked here"
-            )));
+            if required {
+                return Err(FederationError::Forbidden(format!(
+                    "{domain} is blocked here"
+                )));
+            }
+            return Ok(SignedFetch(None));
         }
-        Ok(SignedFetch)
+        Ok(SignedFetch(Some(signer)))
     }
 }
 
@@ -440,19 +464,28 @@ async fn featured_tags(
     }))))
 }
 
-/// A public or unlisted status of `name` by id (others are 404 here).
-async fn served_status(fed: &Federation, name: &str, id: &str) -> FedResult<StatusView> {
+/// A status of `name` by id: public and unlisted ones for anyone, others
+/// only for a signer who may see them (the client API's visibility rules:
+/// a follower for followers-only, a mentioned account for direct); 404
+/// otherwise, as for an id that does not exist.
+async fn served_status(
+    fed: &Federation,
+    signer: Option<&Account>,
+    name: &str,
+    id: &str,
+) -> FedResult<StatusView> {
     let account = local_active(fed, name).await?;
     let id = id
         .parse::<i64>()
         .map(StatusId)
         .map_err(|_| FederationError::NotFound)?;
-    let view = fed.services().status(None, id).await?;
+    let view = fed.services().status(signer.map(|a| a.id), id).await?;
     if view.account.id != account.id
-        || !matches!(
-            view.status.visibility(),
-            Visibility::Public | Visibility::Unlisted
-        )
+        || (signer.is_none()
+            && !matches!(
+                view.status.visibility(),
+                Visibility::Public | Visibility::Unlisted
+            ))
     {
         return Err(FederationError::NotFound);
     }
@@ -481,12 +514,12 @@ async fn status_document(
 
 /// `GET /users/:name/statuses/:id`: the object, or a redirect to its page.
 async fn status(
-    _signed: SignedFetch,
+    SignedFetch(signer): SignedFetch,
     State(fed): State<Federation>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> FedResult<Response> {
-    let view = served_status(&fed, &name, &id).await?;
+    let view = served_status(&fed, signer.as_ref(), &name, &id).await?;
     if wants_json(&headers) {
         return status_document(&fed, &view, false).await;
     }
@@ -496,22 +529,22 @@ async fn status(
 
 /// `GET /users/:name/statuses/:id/activity`: its `Create` (or `Announce`).
 async fn status_activity(
-    _signed: SignedFetch,
+    SignedFetch(signer): SignedFetch,
     State(fed): State<Federation>,
     Path((name, id)): Path<(String, String)>,
 ) -> FedResult<Response> {
-    let view = served_status(&fed, &name, &id).await?;
+    let view = served_status(&fed, signer.as_ref(), &name, &id).await?;
     status_document(&fed, &view, true).await
 }
 
 /// `GET /@name/:id`: the status's page, or the object.
 async fn status_page(
-    _signed: SignedFetch,
+    SignedFetch(signer): SignedFetch,
     State(fed): State<Federation>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> FedResult<Response> {
-    let view = served_status(&fed, &name, &id).await?;
+    let view = served_status(&fed, signer.as_ref(), &name, &id).await?;
     if wants_json(&headers) {
         return status_document(&fed, &view, false).await;
     }

@@ -164,6 +164,26 @@ impl Services {
         Ok(found.into_iter().next())
     }
 
+    /// Whether a domain block covering `host` rejects its media: its
+    /// attachments are kept only as links (type `unknown`), and its
+    /// avatars, headers and custom emoji are not used, as Mastodon's
+    /// `reject_media` (which does not download them).
+    pub async fn media_rejected(&self, host: Option<&str>) -> Result<bool> {
+        let Some(host) = host else { return Ok(false) };
+        Ok(self
+            .domain_block_for(host)
+            .await?
+            .is_some_and(|b| b.reject_media))
+    }
+
+    /// Whether a domain block covering `host` rejects its reports.
+    pub async fn reports_rejected(&self, host: &str) -> Result<bool> {
+        Ok(self
+            .domain_block_for(host)
+            .await?
+            .is_some_and(|b| b.reject_reports))
+    }
+
     /// Whether `host` is suspended by a domain block.
     pub async fn domain_suspended(&self, host: &str) -> Result<bool> {
         Ok(self

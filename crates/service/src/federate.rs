@@ -98,6 +98,21 @@ pub enum Federate {
         account_id: AccountId,
         target_id: AccountId,
     },
+    /// A local account pinned a status (`Add` to its featured collection),
+    /// or unpinned it (`Remove`); sent to its followers.
+    Pin {
+        account_id: AccountId,
+        status_id: StatusId,
+    },
+    Unpin {
+        account_id: AccountId,
+        status_id: StatusId,
+    },
+    /// A local account moved to another (`Move`, to its followers).
+    Move {
+        account_id: AccountId,
+        target_id: AccountId,
+    },
     /// A local account's profile changed (`Update(Person)`).
     UpdateAccount { account_id: AccountId },
     /// A local account voted in a remote poll (one `Create(Note)` per choice).

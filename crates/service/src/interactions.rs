@@ -264,6 +264,13 @@ impl Services {
                 ));
             }
             marks::insert(&mut tx, Mark::Pin, self.ids().next().0, viewer, status.id).await?;
+            if ferrodon_storage::remote::has_remote_followers(&mut tx, viewer).await? {
+                let job = crate::federate::Federate::Pin {
+                    account_id: viewer,
+                    status_id: status.id,
+                };
+                self.federate(&mut tx, &job).await?;
+            }
         }
         tx.commit().await?;
         self.hydrate_one(Some(viewer), status).await
@@ -272,7 +279,18 @@ impl Services {
     /// `POST /api/v1/statuses/:id/unpin`.
     pub async fn unpin(&self, viewer: AccountId, id: StatusId) -> Result<StatusView> {
         let status = self.visible_status(Some(viewer), id).await?;
-        marks::delete(self.db(), Mark::Pin, viewer, status.id).await?;
+        let mut tx = self.db().begin().await?;
+        let was_pinned = marks::delete(&mut tx, Mark::Pin, viewer, status.id)
+            .await?
+            .is_some();
+        if was_pinned && ferrodon_storage::remote::has_remote_followers(&mut tx, viewer).await? {
+            let job = crate::federate::Federate::Unpin {
+                account_id: viewer,
+                status_id: status.id,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
+        tx.commit().await?;
         self.hydrate_one(Some(viewer), status).await
     }
 

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod link_details;
 pub mod lists;
 pub mod media;
+pub mod migration;
 pub mod moderation;
 pub mod notification_requests;
 pub mod notifications;

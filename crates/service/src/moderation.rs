@@ -21,7 +21,8 @@ impl Services {
     /// and every status of it (and every reblog of one) leaves every reader's
     /// view at once, since each read checks the author; its statuses also
     /// leave its followers' home feeds ([`crate::jobs::AccountFeeds`], in
-    /// the same transaction).
+    /// the same transaction). Remote followers' servers get an
+    /// `Update(Person)` with `suspended: true`.
     pub async fn suspend_account(&self, username: &str) -> Result<()> {
         self.set_suspension(username, true).await
     }
@@ -42,6 +43,14 @@ impl Services {
             merge: !suspended,
         };
         ferrodon_jobs::enqueue(&mut tx, self.ids(), &feeds).await?;
+        // Other servers hear of it as Mastodon tells them: an
+        // `Update(Person)` carrying `suspended`.
+        if ferrodon_storage::remote::has_remote_followers(&mut tx, account.id).await? {
+            let job = crate::federate::Federate::UpdateAccount {
+                account_id: account.id,
+            };
+            self.federate(&mut tx, &job).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -117,6 +117,7 @@ impl Services {
             Some(uri) => store::account_by_uri(db, uri).await?.map(|a| a.id),
             None => None,
         };
+        let reject_media = self.media_rejected(Some(&input.domain)).await?;
         let fields: Vec<serde_json::Value> = input
             .fields
             .iter()
@@ -142,8 +143,8 @@ impl Services {
             featured_url: input.featured_url.clone(),
             public_key_id: input.public_key_id.clone(),
             public_key_pem: input.public_key_pem.clone(),
-            avatar_remote_url: input.avatar_remote_url.clone(),
-            header_remote_url: input.header_remote_url.clone(),
+            avatar_remote_url: input.avatar_remote_url.clone().filter(|_| !reject_media),
+            header_remote_url: input.header_remote_url.clone().filter(|_| !reject_media),
             also_known_as: json(&input.also_known_as)?,
             moved_to_uri: input.moved_to_uri.clone(),
             moved_to_account_id,
@@ -161,7 +162,7 @@ impl Services {
                 return Err(ServiceError::not_allowed());
             }
         }
-        for emoji in &input.emojis {
+        for emoji in input.emojis.iter().filter(|_| !reject_media) {
             store::upsert_emoji(
                 &mut tx,
                 self.ids().next().0,
@@ -567,29 +568,6 @@ impl Services {
             return Err(ServiceError::not_allowed());
         }
         store::set_moved_to(self.db(), old, new, &new_account.uri).await?;
-        let mut after = 0;
-        loop {
-            let batch = follows::local_follower_ids(self.db(), old, after, 100).await?;
-            let Some(last) = batch.last().copied() else {
-                break;
-            };
-            for follower in batch {
-                let follower = AccountId(follower);
-                if follower == new {
-                    continue;
-                }
-                // A follower who blocks the new account simply does not follow it.
-                match self
-                    .follow(follower, new, crate::follows::FollowOptions::default())
-                    .await
-                {
-                    Ok(_) | Err(ServiceError::Forbidden(_)) => {}
-                    Err(e) => return Err(e),
-                }
-                self.unfollow(follower, old).await?;
-            }
-            after = last;
-        }
-        Ok(())
+        self.move_followers(old, new).await
     }
 }

@@ -1,6 +1,8 @@
-//! Inbound votes on local polls and reports from other servers.
+//! Inbound votes on local polls, reports from other servers, and remote
+//! accounts' pinned statuses (`Add`/`Remove` on their featured collection).
 
-use ferrodon_model::{AccountId, StatusId};
+use ferrodon_model::{AccountId, StatusId, Visibility};
+use ferrodon_storage::marks::{self, Mark};
 use ferrodon_storage::server_content::{self, Report};
 use ferrodon_storage::{polls, statuses};
 
@@ -107,4 +109,39 @@ impl Services {
         tx.commit().await?;
         Ok(())
     }
+
+    /// A remote account pins one of its statuses (`Add` to its featured
+    /// collection): shown with `pinned=true` on its profile here. Not for
+    /// boosts, direct statuses or others' statuses (403); at most
+    /// [`MAX_REMOTE_PINS`] per account (the oldest pin is dropped).
+    /// Idempotent.
+    pub async fn remote_pin(&self, account: AccountId, status: StatusId) -> Result<()> {
+        self.remote_account(account).await?;
+        let Some(row) = statuses::get(self.db(), status).await? else {
+            return Err(ServiceError::not_found());
+        };
+        if row.account_id != account
+            || row.reblog_of_id.is_some()
+            || row.visibility() == Visibility::Direct
+        {
+            return Err(ServiceError::not_allowed());
+        }
+        let mut tx = self.db().begin().await?;
+        if marks::insert(&mut tx, Mark::Pin, self.ids().next().0, account, status).await? {
+            marks::keep_newest(&mut tx, Mark::Pin, account, MAX_REMOTE_PINS).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `Remove` from a remote account's featured collection (idempotent).
+    pub async fn remote_unpin(&self, account: AccountId, status: StatusId) -> Result<()> {
+        self.remote_account(account).await?;
+        marks::delete(self.db(), Mark::Pin, account, status).await?;
+        Ok(())
+    }
 }
+
+/// Pins kept per remote account (Mastodon's own limit for local accounts
+/// is 5; remote servers may allow more, but not without bound here).
+pub const MAX_REMOTE_PINS: i64 = 20;

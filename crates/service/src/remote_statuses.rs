@@ -113,6 +113,7 @@ impl Services {
             return Ok(None);
         }
         let author = self.remote_account(s.account_id).await?;
+        let reject_media = self.media_rejected(author.domain.as_deref()).await?;
         let parent = match &s.in_reply_to_uri {
             Some(uri) => match store::status_id_by_uri(db, uri).await? {
                 Some(id) => statuses::get(db, id)
@@ -177,7 +178,12 @@ impl Services {
                     account_id: s.account_id,
                     status_id: id,
                     position: i32::try_from(position).unwrap_or(i32::MAX),
-                    kind: media_kind(&m.content_type).to_owned(),
+                    kind: if reject_media {
+                        "unknown"
+                    } else {
+                        media_kind(&m.content_type)
+                    }
+                    .to_owned(),
                     content_type: m.content_type.clone(),
                     remote_url: m.remote_url.clone(),
                     width: m.width,
@@ -217,7 +223,7 @@ impl Services {
             .await?;
             crate::polls::queue_expiry(&mut tx, self.ids(), poll_id, p.expires_at).await?;
         }
-        if let Some(domain) = &author.domain {
+        if let Some(domain) = author.domain.as_ref().filter(|_| !reject_media) {
             for emoji in &s.emojis {
                 store::upsert_emoji(
                     &mut tx,

@@ -43,6 +43,9 @@ pub struct StatusView {
     pub quote: Option<QuoteView>,
     /// Who may quote it, and how the viewer may.
     pub quote_approval: QuoteApproval,
+    /// A remote status's custom emojis (its server's, as stored when it
+    /// arrived); local statuses use the instance's emoji snapshot.
+    pub remote_emojis: Vec<ferrodon_storage::emojis::CustomEmoji>,
 }
 
 /// A quote as one reader sees it.
@@ -103,6 +106,60 @@ pub struct RelationshipView {
     pub domain_blocking: bool,
     pub endorsed: bool,
     pub note: String,
+}
+
+/// The custom emojis of remote statuses, by status: the shortcodes in
+/// each one's spoiler and content, looked up among its server's emojis
+/// (one query for the page).
+async fn remote_emojis_of(
+    db: &ferrodon_storage::Db,
+    all: &[&Status],
+    accounts: &HashMap<AccountId, Account>,
+) -> Result<HashMap<StatusId, Vec<ferrodon_storage::emojis::CustomEmoji>>> {
+    let mut wanted: Vec<(StatusId, &str, Vec<&str>)> = Vec::new();
+    for s in all.iter().filter(|s| !s.local) {
+        let Some(domain) = accounts
+            .get(&s.account_id)
+            .and_then(|a| a.domain.as_deref())
+        else {
+            continue;
+        };
+        let mut codes = crate::emojis::shortcodes(&s.spoiler_text);
+        codes.extend(crate::emojis::shortcodes(&s.content));
+        codes.sort_unstable();
+        codes.dedup();
+        if !codes.is_empty() {
+            wanted.push((s.id, domain, codes));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut domains: Vec<String> = wanted.iter().map(|(_, d, _)| (*d).to_owned()).collect();
+    domains.sort_unstable();
+    domains.dedup();
+    let mut codes: Vec<String> = wanted
+        .iter()
+        .flat_map(|(_, _, c)| c.iter().map(|c| (*c).to_owned()))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let found: HashMap<(String, String), ferrodon_storage::emojis::CustomEmoji> =
+        ferrodon_storage::emojis::remote_named(db, &domains, &codes)
+            .await?
+            .into_iter()
+            .map(|r| ((r.domain, r.emoji.shortcode.clone()), r.emoji))
+            .collect();
+    Ok(wanted
+        .into_iter()
+        .map(|(id, domain, codes)| {
+            let emojis = codes
+                .into_iter()
+                .filter_map(|c| found.get(&(domain.to_owned(), c.to_owned())).cloned())
+                .collect();
+            (id, emojis)
+        })
+        .collect())
 }
 
 impl Services {
@@ -238,6 +295,7 @@ impl Services {
             None => None,
         };
         let ties = self.quote_ties(viewer, &all).await?;
+        let remote_emojis = remote_emojis_of(db, &all, &accounts).await?;
 
         let build = |s: &Status| -> Option<StatusView> {
             let account = accounts.get(&s.account_id)?.clone();
@@ -271,6 +329,7 @@ impl Services {
                     viewer,
                     ties.get(&s.account_id).copied().unwrap_or(Ties::default()),
                 ),
+                remote_emojis: remote_emojis.get(&s.id).cloned().unwrap_or_default(),
             })
         };
         // A quoted status, shown inside a quote: its own quote is shallow.

@@ -11,7 +11,7 @@ macro_rules! account_columns {
     () => {
         "a.id, a.username, a.domain, a.display_name, a.note, a.note_source, a.fields, a.locked, \
          a.bot, a.discoverable, a.indexable, a.hide_collections, a.uri, a.url, a.inbox_url, \
-         a.shared_inbox_url, a.outbox_url, a.followers_url, a.public_key_pem, a.avatar_remote_url, \
+         a.shared_inbox_url, a.outbox_url, a.followers_url, a.featured_url, a.also_known_as, a.moved_to_uri, a.public_key_pem, a.avatar_remote_url, \
          a.header_remote_url, a.statuses_count, a.followers_count, a.following_count, \
          a.last_status_at, a.suspended_at, a.silenced_at, a.created_at, a.updated_at, a.avatar_file, a.header_file"
     };
@@ -46,6 +46,13 @@ pub struct Account {
     pub shared_inbox_url: Option<String>,
     pub outbox_url: Option<String>,
     pub followers_url: Option<String>,
+    /// A remote actor's `featured` collection (its pins).
+    pub featured_url: Option<String>,
+    /// The account's other ActivityPub ids (`alsoKnownAs`), a JSON array:
+    /// the accounts it may move from.
+    pub also_known_as: String,
+    /// The ActivityPub id of the account it moved to.
+    pub moved_to_uri: Option<String>,
     pub public_key_pem: String,
     pub avatar_remote_url: Option<String>,
     pub header_remote_url: Option<String>,

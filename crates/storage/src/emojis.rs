@@ -23,6 +23,35 @@ pub async fn local<'a>(ex: impl Exec<'a>) -> Result<Vec<CustomEmoji>> {
     .await
 }
 
+/// A remote server's emoji, with its domain.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RemoteEmoji {
+    pub domain: String,
+    #[sqlx(flatten)]
+    pub emoji: CustomEmoji,
+}
+
+/// Remote emojis of `domains` named by one of `shortcodes` (the caller
+/// pairs them; at most a few dozen of each per page of statuses).
+pub async fn remote_named<'a>(
+    ex: impl Exec<'a>,
+    domains: &[String],
+    shortcodes: &[String],
+) -> Result<Vec<RemoteEmoji>> {
+    if domains.is_empty() || shortcodes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT domain, shortcode, image_url, static_image_url, visible_in_picker, category \
+         FROM custom_emojis WHERE disabled = FALSE AND domain IN ({}) AND shortcode IN ({})",
+        sql::placeholders(1, domains.len()),
+        sql::placeholders(1 + domains.len(), shortcodes.len())
+    );
+    let mut a: Vec<sql::Arg> = domains.iter().map(|d| d.clone().into()).collect();
+    a.extend(shortcodes.iter().map(|c| c.clone().into()));
+    sql::fetch_all(ex, sql, a).await
+}
+
 /// A local emoji to store; `image_path` is relative to the media directory.
 #[derive(Debug)]
 pub struct NewEmoji<'a> {

@@ -44,6 +44,21 @@ pub async fn insert<'a>(
         .map(|n| n > 0)
 }
 
+/// Deletes all but the `keep` newest marks of `account`.
+pub async fn keep_newest<'a>(
+    ex: impl Exec<'a>,
+    mark: Mark,
+    account: AccountId,
+    keep: i64,
+) -> Result<u64> {
+    let sql = format!(
+        "DELETE FROM {t} WHERE account_id = $1 AND id NOT IN \
+         (SELECT id FROM {t} WHERE account_id = $1 ORDER BY id DESC LIMIT $2)",
+        t = mark.table()
+    );
+    sql::execute(ex, sql, args![account, keep]).await
+}
+
 /// Removes a mark; returns its id if there was one.
 pub async fn delete<'a>(
     ex: impl Exec<'a>,

@@ -200,6 +200,17 @@ pub async fn update_account<'a>(ex: impl Exec<'a>, r: &RemoteAccountRow) -> Resu
     .await
 }
 
+/// Sets an account's aliases (`alsoKnownAs`, a JSON array of ids).
+pub async fn set_also_known_as<'a>(ex: impl Exec<'a>, id: AccountId, json: &str) -> Result<()> {
+    sql::execute(
+        ex,
+        "UPDATE accounts SET also_known_as = $2 WHERE id = $1",
+        args![id, json],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// Records that `old` moved to `new` (its `moved_to_account_id`).
 pub async fn set_moved_to<'a>(
     ex: impl Exec<'a>,

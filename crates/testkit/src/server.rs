@@ -102,7 +102,20 @@ impl TestServer {
             env.push(("FERRODON_RATE_LIMIT_LOGIN".into(), "0".into()));
         }
         env.extend(options.env.iter().cloned());
+        // The test's own settings are the instance's too: CLI commands run
+        // against it see them (e.g. the addresses federation may reach).
+        instance_env.extend(options.env.iter().cloned());
         let (child, logs, addr) = start(&options.bin, &["serve"], &env);
+        // The server took `localhost:PORT` as its domain (none was set):
+        // CLI commands must use the same one, or the URLs they make (an
+        // account's ActivityPub id, say) would name another server.
+        if !instance_env
+            .iter()
+            .any(|(k, _)| k == "FERRODON_DOMAIN" || k == "LOCAL_DOMAIN")
+            && let Some(port) = addr.rsplit(':').next()
+        {
+            instance_env.push(("FERRODON_DOMAIN".into(), format!("localhost:{port}")));
+        }
         let authority = addr;
         let metrics_url = logs
             .lock()

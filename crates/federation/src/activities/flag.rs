@@ -1,7 +1,8 @@
 //! `Flag`: a report from another server about local accounts and their
 //! statuses. Verify: only local accounts and local statuses of those
 //! accounts are taken from the objects (the rest is ignored). Receive: a
-//! report, as one filed here, with the comment as plain text.
+//! report, as one filed here, with the comment as plain text; dropped when
+//! a domain block of the sender's domain rejects its reports.
 
 use ferrodon_storage::accounts::Account;
 
@@ -15,6 +16,11 @@ pub(super) async fn receive(
     actor: &Account,
     activity: &Activity,
 ) -> FedResult<()> {
+    if let Some(domain) = actor.domain.as_deref()
+        && fed.services().reports_rejected(domain).await?
+    {
+        return Err(refuse(format!("reports from {domain} are rejected")));
+    }
     let mut targets = Vec::new();
     let mut statuses = Vec::new();
     for item in &activity.object {

@@ -11,8 +11,10 @@
 
 mod accept;
 mod announce;
+mod block;
 mod create;
 mod delete;
+mod featured;
 mod flag;
 mod follow;
 mod like;
@@ -71,6 +73,9 @@ impl Federation {
             T::Delete => delete::receive(self, &actor, &activity).await,
             T::Like => like::receive(self, &actor, &activity).await,
             T::Announce => announce::receive(self, &actor, &activity).await,
+            T::Block => block::receive(self, &actor, &activity).await,
+            T::Add => featured::receive(self, &actor, &activity, true).await,
+            T::Remove => featured::receive(self, &actor, &activity, false).await,
             T::Move => moved::receive(self, &actor, &activity).await,
             T::Flag => flag::receive(self, &actor, &activity).await,
             other => {

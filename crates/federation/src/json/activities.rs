@@ -41,6 +41,31 @@ pub fn block(actor: &str, target: &str, target_id: i64) -> Value {
     json!({"id": format!("{actor}#blocks/{target_id}"), "type": "Block", "actor": actor, "object": target})
 }
 
+/// `Add` of a pinned status to the actor's featured collection, or its
+/// `Remove` (Mastodon's shape: object and target by id). The id carries
+/// the time, so a pin after an unpin is a new activity.
+pub fn featured(add: bool, actor: &str, status: &str, status_id: i64, at: i64) -> Value {
+    let kind = if add { "Add" } else { "Remove" };
+    json!({
+        "id": format!("{actor}#{}/{status_id}/{at}", if add { "pins" } else { "unpins" }),
+        "type": kind,
+        "actor": actor,
+        "object": status,
+        "target": format!("{actor}/collections/featured"),
+    })
+}
+
+/// `Move` of the actor to `target` (which lists it in `alsoKnownAs`).
+pub fn moved(actor: &str, target: &str, target_id: i64) -> Value {
+    json!({
+        "id": format!("{actor}#moves/{target_id}"),
+        "type": "Move",
+        "actor": actor,
+        "object": actor,
+        "target": target,
+    })
+}
+
 /// `Update` of an actor (its whole document embedded).
 pub fn update_actor(actor: &str, document: Value, at: i64) -> Value {
     json!({

@@ -105,6 +105,13 @@ pub fn person(i: &Instance, a: &Account) -> Value {
     doc.insert("indexable".into(), json!(a.indexable));
     doc.insert("memorial".into(), json!(false));
     doc.insert("attributionDomains".into(), json!([]));
+    let aliases: Vec<String> = serde_json::from_str(&a.also_known_as).unwrap_or_default();
+    if !aliases.is_empty() {
+        doc.insert("alsoKnownAs".into(), json!(aliases));
+    }
+    if let Some(moved_to) = &a.moved_to_uri {
+        doc.insert("movedTo".into(), json!(moved_to));
+    }
     let fields = profile_fields(a);
     let texts = std::iter::once(a.display_name.as_str())
         .chain(std::iter::once(a.note.as_str()))
