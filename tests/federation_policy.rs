@@ -529,3 +529,202 @@ lane_test!(
         assert_no_panics(&server);
     }
 );
+
+lane_test!(quote_requests_and_authorizations, |lane: Lane| async move {
+    let server = spawn_with(lane, PEER_ENV).await;
+    let admin = jobs_admin(&server, "admin").await;
+    let alice = user_token(&server, "alice").await;
+    let api = Api::of(&server);
+    let alice_api = alice.api(&api);
+    let peer = Peer::start().await;
+    let mallory = peer.add_actor("mallory");
+    let trudy = peer.add_actor("trudy");
+
+    let open = post_status(&alice_api, "quote me").await;
+    let closed = post_status_with(
+        &alice_api,
+        &[
+            ("status", "do not quote me"),
+            ("quote_approval_policy", "nobody"),
+        ],
+    )
+    .await;
+    let open_uri = str_field(&open, "uri");
+    let closed_uri = str_field(&closed, "uri");
+
+    // A QuoteRequest of a status anyone may quote: accepted, with a stamp.
+    let quoting = note(
+        &mallory,
+        1,
+        json!({"quote": open_uri, "content": "<p>look</p>"}),
+    );
+    let request_id = format!("{}/quote_requests/1", mallory.uri);
+    deliver(
+        &server,
+        &mallory,
+        json!({"id": request_id, "type": "QuoteRequest", "actor": mallory.uri,
+               "object": open_uri, "instrument": quoting}),
+    )
+    .await;
+    let accept = peer
+        .wait_for("the Accept of the QuoteRequest", |r| {
+            r.method == "POST"
+                && r.json()
+                    .is_some_and(|v| v["type"] == "Accept" && v["object"] == request_id.as_str())
+        })
+        .await;
+    peer.verify_received(&accept)
+        .await
+        .unwrap_or_else(|e| panic!("the Accept's signature: {e}: {}", accept.describe()));
+    let stamp_url = accept.json().unwrap()["result"]
+        .as_str()
+        .expect("a result")
+        .to_owned();
+    let stamp_path = stamp_url
+        .strip_prefix(&public_url(&server))
+        .expect("the stamp is served here")
+        .to_owned();
+    let stamp = api
+        .send(Method::GET, &stamp_path, Body::None, &[("accept", AP)])
+        .await;
+    assert_eq!(stamp.status, 200, "{}", stamp.describe());
+    let stamp = stamp.json();
+    assert_eq!(stamp["type"], "QuoteAuthorization", "{stamp}");
+    assert_eq!(stamp["id"], stamp_url.as_str(), "{stamp}");
+    assert_eq!(
+        stamp["attributedTo"],
+        format!("{}/users/alice", public_url(&server))
+    );
+    assert_eq!(
+        stamp["interactingObject"],
+        format!("{}/statuses/1", mallory.uri)
+    );
+    assert_eq!(stamp["interactionTarget"], open_uri.as_str());
+    let quotes = alice_api
+        .get(&format!(
+            "/api/v1/statuses/{}/quotes",
+            str_field(&open, "id")
+        ))
+        .await
+        .ok_json();
+    assert_eq!(
+        quotes[0]["uri"],
+        format!("{}/statuses/1", mallory.uri),
+        "{quotes}"
+    );
+    assert_eq!(quotes[0]["quote"]["state"], "accepted", "{quotes}");
+    wait_until("alice's quote notification", || async {
+        let n = alice_api.get("/api/v1/notifications").await.ok_json();
+        n.as_array()
+            .and_then(|l| l.iter().find(|n| n["type"] == "quote").map(|_| ()))
+    })
+    .await;
+    // The same request again changes nothing (one quote).
+    deliver(
+        &server,
+        &mallory,
+        json!({"id": request_id, "type": "QuoteRequest", "actor": mallory.uri,
+               "object": open_uri, "instrument": note(&mallory, 1, json!({"quote": open_uri}))}),
+    )
+    .await;
+    jobs_idle(&admin).await;
+    let again = alice_api
+        .get(&format!("/api/v1/statuses/{}", str_field(&open, "id")))
+        .await
+        .ok_json();
+    assert_eq!(again["quotes_count"], 1, "{again}");
+
+    // A status nobody may quote: rejected, and no stamp.
+    let request_id = format!("{}/quote_requests/2", mallory.uri);
+    deliver(
+        &server,
+        &mallory,
+        json!({"id": request_id, "type": "QuoteRequest", "actor": mallory.uri,
+               "object": closed_uri,
+               "instrument": note(&mallory, 2, json!({"quote": closed_uri}))}),
+    )
+    .await;
+    peer.wait_for("the Reject of the QuoteRequest", |r| {
+        r.method == "POST"
+            && r.json()
+                .is_some_and(|v| v["type"] == "Reject" && v["object"] == request_id.as_str())
+    })
+    .await;
+    let quotes = alice_api
+        .get(&format!(
+            "/api/v1/statuses/{}/quotes",
+            str_field(&closed, "id")
+        ))
+        .await
+        .ok_json();
+    assert_eq!(quotes, json!([]), "{quotes}");
+
+    // Quotes of another remote status: accepted only with its author's
+    // stamp, served by its host and naming this very quote.
+    let trudys = note(&trudy, 10, json!({}));
+    let trudys_uri = trudys["id"].as_str().unwrap().to_owned();
+    deliver(&server, &trudy, create(&trudy, trudys)).await;
+    let good_stamp = format!("{}/stamps/1", trudy.uri);
+    peer.serve_json(
+        "/users/trudy/stamps/1",
+        &json!({"@context": AS, "id": good_stamp, "type": "QuoteAuthorization",
+                "attributedTo": trudy.uri, "interactingObject": format!("{}/statuses/3", mallory.uri),
+                "interactionTarget": trudys_uri}),
+    );
+    let wrong_stamp = format!("{}/stamps/2", trudy.uri);
+    peer.serve_json(
+        "/users/trudy/stamps/2",
+        &json!({"@context": AS, "id": wrong_stamp, "type": "QuoteAuthorization",
+                "attributedTo": trudy.uri, "interactingObject": format!("{}/statuses/999", mallory.uri),
+                "interactionTarget": trudys_uri}),
+    );
+    for (n, stamp) in [(3, &good_stamp), (4, &wrong_stamp)] {
+        deliver(
+            &server,
+            &mallory,
+            create(
+                &mallory,
+                note(
+                    &mallory,
+                    n,
+                    json!({"quote": trudys_uri, "quoteAuthorization": stamp}),
+                ),
+            ),
+        )
+        .await;
+    }
+    deliver(
+        &server,
+        &mallory,
+        create(&mallory, note(&mallory, 5, json!({"quote": trudys_uri}))),
+    )
+    .await;
+    let state_of = |n: u32| {
+        let uri = format!("{}/statuses/{n}", mallory.uri);
+        let api = api.clone();
+        let server = &server;
+        async move {
+            let id = sql_fetch_text(
+                server,
+                "SELECT CAST(id AS TEXT) FROM statuses WHERE uri = $1",
+                &[&uri],
+            )
+            .await?;
+            let status = api.get(&format!("/api/v1/statuses/{id}")).await.ok_json();
+            Some(status["quote"]["state"].clone())
+        }
+    };
+    assert_eq!(
+        wait_until("the stamped quote", || state_of(3)).await,
+        "accepted"
+    );
+    assert_eq!(
+        wait_until("the wrongly stamped quote", || state_of(4)).await,
+        "pending"
+    );
+    assert_eq!(
+        wait_until("the unstamped quote", || state_of(5)).await,
+        "pending"
+    );
+    assert_no_panics(&server);
+});

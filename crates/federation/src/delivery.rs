@@ -422,6 +422,27 @@ impl Federation {
                     inboxes: services.follower_inboxes(me.id).await?,
                 })
             }
+            Federate::AnswerQuote {
+                account_id,
+                requester_id,
+                request_uri,
+                quote_id,
+            } => {
+                let me = services.account(*account_id).await?;
+                let requester = services.account(*requester_id).await?;
+                let me_uri = account_uri(&me);
+                Some(Outgoing {
+                    signer: me.id,
+                    status_id: None,
+                    kind: if quote_id.is_some() {
+                        "Accept"
+                    } else {
+                        "Reject"
+                    },
+                    body: activities::answer_quote(&me_uri, &requester.uri, request_uri, *quote_id),
+                    inboxes: inbox_of(&requester, false).into_iter().collect(),
+                })
+            }
             Federate::Move {
                 account_id,
                 target_id,

@@ -51,6 +51,10 @@ pub fn routes() -> Routes<Federation> {
         .route("/users/{name}/statuses/{id}/activity", get(status_activity))
         .route("/@{name}/{id}", get(status_page))
         .route(
+            "/users/{name}/quote_authorizations/{id}",
+            get(quote_authorization),
+        )
+        .route(
             "/inbox",
             post(inbox::shared_inbox).layer(DefaultBodyLimit::max(inbox::MAX_ACTIVITY_BYTES)),
         )
@@ -535,6 +539,35 @@ async fn status_activity(
 ) -> FedResult<Response> {
     let view = served_status(&fed, signer.as_ref(), &name, &id).await?;
     status_document(&fed, &view, true).await
+}
+
+/// `GET /users/:name/quote_authorizations/:id`: the approval of an accepted
+/// quote of one of `name`'s statuses (FEP-044f); 404 for anything else,
+/// including a quote since revoked.
+async fn quote_authorization(
+    _signed: SignedFetch,
+    State(fed): State<Federation>,
+    Path((name, id)): Path<(String, String)>,
+) -> FedResult<Response> {
+    let account = local_active(&fed, &name).await?;
+    let id = id.parse::<i64>().map_err(|_| FederationError::NotFound)?;
+    let services = fed.services();
+    let Some((_, quoting, quoted)) = services.quote_authorization(account.id, id).await? else {
+        return Err(FederationError::NotFound);
+    };
+    let (Some(quoting), Some(quoted)) = (
+        services.status_for_federation(quoting).await?,
+        services.status_for_federation(quoted).await?,
+    ) else {
+        return Err(FederationError::NotFound);
+    };
+    let i = services.instance();
+    Ok(activity_json(note::quote_authorization(
+        &i.uri_of(&account),
+        id,
+        &note::uri_of(i, &quoting),
+        &note::uri_of(i, &quoted),
+    )))
 }
 
 /// `GET /@name/:id`: the status's page, or the object.

@@ -108,6 +108,15 @@ pub enum Federate {
         account_id: AccountId,
         status_id: StatusId,
     },
+    /// A local account's answer to a remote `QuoteRequest` of one of its
+    /// statuses: `Accept` with the `QuoteAuthorization` of quote
+    /// `quote_id`, or `Reject` when `quote_id` is `None`.
+    AnswerQuote {
+        account_id: AccountId,
+        requester_id: AccountId,
+        request_uri: String,
+        quote_id: Option<i64>,
+    },
     /// A local account moved to another (`Move`, to its followers).
     Move {
         account_id: AccountId,

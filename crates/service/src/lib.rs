@@ -35,6 +35,7 @@ pub mod quotes;
 pub mod relations;
 pub mod remote;
 pub mod remote_extras;
+pub mod remote_quotes;
 pub mod remote_statuses;
 pub mod scheduled;
 pub mod search;

@@ -28,6 +28,22 @@ impl Services {
         quoted: &Status,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
+        self.attach_quote_in(tx, id, author, quoted, QuoteState::Accepted, now)
+            .await
+    }
+
+    /// Records the quote status `id` makes in `state`; an accepted one is
+    /// counted, and the quoted author (if local) is mentioned silently and
+    /// notified.
+    pub(crate) async fn attach_quote_in(
+        &self,
+        tx: &mut ferrodon_storage::Tx,
+        id: StatusId,
+        author: AccountId,
+        quoted: &Status,
+        state: QuoteState,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
         let quote_id = self.ids().next().0;
         quotes::insert(
             &mut *tx,
@@ -37,15 +53,21 @@ impl Services {
                 account_id: author,
                 quoted_status_id: quoted.id,
                 quoted_account_id: quoted.account_id,
-                state: QuoteState::Accepted,
+                state,
                 created_at: now,
             },
         )
         .await?;
+        if state != QuoteState::Accepted {
+            return Ok(());
+        }
         statuses::adjust_quotes_count(&mut *tx, quoted.id, 1).await?;
         if quoted.account_id != author {
             statuses::insert_silent_mention(&mut *tx, self.ids().next().0, id, quoted.account_id)
                 .await?;
+        }
+        if !quoted.local {
+            return Ok(());
         }
         ferrodon_jobs::enqueue(
             tx,

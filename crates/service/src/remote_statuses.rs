@@ -58,8 +58,12 @@ pub struct RemoteStatus {
     pub tags: Vec<String>,
     pub media: Vec<RemoteMedia>,
     pub poll: Option<RemotePoll>,
-    /// Not acted on yet (remote quotes come later).
+    /// The status it quotes (FEP-044f `quote`, or an older property).
     pub quote_uri: Option<String>,
+    /// Whether federation verified a `quoteAuthorization` by the quoted
+    /// status's author for this quote (for quotes of remote statuses;
+    /// quotes of local ones are decided by the local policy).
+    pub quote_approved: bool,
     pub emojis: Vec<RemoteEmoji>,
 }
 
@@ -123,6 +127,10 @@ impl Services {
             },
             None => None,
         };
+        let quote = match &s.quote_uri {
+            Some(uri) => self.remote_quote_state(s, uri).await?,
+            None => None,
+        };
         let id = StatusId::from(self.ids().next());
         let thread = match &parent {
             Some(p) => conversations::conversation_of(db, p.id)
@@ -165,6 +173,10 @@ impl Services {
             statuses::update_content(&mut tx, id, &change_of(s, &new.text, edited_at)).await?;
         }
         conversations::set_conversation(&mut tx, id, thread).await?;
+        if let Some((quoted, state)) = &quote {
+            self.attach_quote_in(&mut tx, id, s.account_id, quoted, *state, s.published)
+                .await?;
+        }
         let mut mentioned = s.mentions.clone();
         mentioned.sort();
         mentioned.dedup();

@@ -58,6 +58,11 @@ pub struct QuoteView {
     /// reader may see; a deleted status's source shows it whatever the state).
     pub shown: bool,
     pub quoted: QuotedRef,
+    /// The quote's id (its `QuoteAuthorization` is served under it when
+    /// the quoted status is local); `None` for a shallow quote.
+    pub quote_id: Option<i64>,
+    /// The remote quoted author's `QuoteAuthorization`, when one was given.
+    pub approval_uri: Option<String>,
 }
 
 /// What a quote carries of the quoted status.
@@ -353,6 +358,8 @@ impl Services {
                     state,
                     shown,
                     quoted: QuotedRef::Shallow(nested.filter(|_| shown)),
+                    quote_id: None,
+                    approval_uri: None,
                 }
             });
             Some(view)
@@ -379,6 +386,8 @@ impl Services {
                 state,
                 shown,
                 quoted: QuotedRef::Full(visible.then(|| build_quoted(row)).flatten().map(Box::new)),
+                quote_id: Some(row.quote.id),
+                approval_uri: row.quote.approval_uri.clone(),
             })
         };
         let originals: HashMap<StatusId, StatusView> = originals

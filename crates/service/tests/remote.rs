@@ -134,6 +134,7 @@ fn note(uri: &str, author: AccountId, mentions: Vec<AccountId>) -> RemoteStatus 
         media: vec![],
         poll: None,
         quote_uri: None,
+        quote_approved: false,
         emojis: vec![],
     }
 }

@@ -141,6 +141,31 @@ pub async fn insert<'a>(ex: impl Exec<'a>, q: &NewQuote) -> Result<()> {
     .map(|_| ())
 }
 
+/// A quote by id.
+pub async fn by_id<'a>(ex: impl Exec<'a>, id: i64) -> Result<Option<Quote>> {
+    sql::fetch_optional(
+        ex,
+        concat!(
+            "SELECT ",
+            quote_columns!(),
+            " FROM quotes q WHERE q.id = $1"
+        ),
+        args![id],
+    )
+    .await
+}
+
+/// Records the `QuoteRequest` a quote was asked for with.
+pub async fn set_activity_uri<'a>(ex: impl Exec<'a>, id: i64, uri: &str) -> Result<()> {
+    sql::execute(
+        ex,
+        "UPDATE quotes SET activity_uri = $2 WHERE id = $1",
+        args![id, uri],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// The quote `status` makes, if any.
 pub async fn of_status<'a>(ex: impl Exec<'a>, status: StatusId) -> Result<Option<Quote>> {
     sql::fetch_optional(

@@ -119,6 +119,11 @@ pub(crate) async fn note_to_remote(
         })
         .collect();
     let published = note.published.unwrap_or_else(ferrodon_storage::now);
+    let quote_uri = note.quote_uri().map(str::to_owned);
+    let quote_approved = match (&quote_uri, note.quote_authorization.as_deref()) {
+        (Some(quoted), Some(stamp)) => fed.quote_stamp_valid(stamp, id, quoted).await,
+        _ => false,
+    };
     let poll = note.poll().map(|p| RemotePoll {
         options: p
             .options
@@ -155,7 +160,8 @@ pub(crate) async fn note_to_remote(
         tags: note.hashtags().map(|h| h.name.to_owned()).collect(),
         media,
         poll,
-        quote_uri: note.quote_uri().map(str::to_owned),
+        quote_uri,
+        quote_approved,
         emojis: note
             .emojis()
             .map(|e| RemoteEmoji {
@@ -167,6 +173,46 @@ pub(crate) async fn note_to_remote(
 }
 
 impl Federation {
+    /// Whether `stamp` is a `QuoteAuthorization` by the author of remote
+    /// status `quoted` (known here) for `quoting`, served from the author's
+    /// host. Quotes of local statuses are decided by the local policy, so
+    /// their stamps are not fetched. Any failure is a `false`, logged.
+    async fn quote_stamp_valid(&self, stamp: &str, quoting: &str, quoted: &str) -> bool {
+        let author = match self.status_by_uri(quoted).await {
+            Ok(Some(id)) => match self.services().status_for_federation(id).await {
+                Ok(Some(v)) if !v.account.is_local() => v.account,
+                _ => return false,
+            },
+            _ => return false,
+        };
+        if !same_origin(stamp, &author) {
+            tracing::info!(
+                stamp,
+                quoted,
+                "a quote authorization not on the quoted author's host"
+            );
+            return false;
+        }
+        let bytes = match self.fetch_checked(stamp).await {
+            Ok((_, bytes)) => bytes,
+            Err(e) => {
+                tracing::info!(stamp, error = %e, "quote authorization not fetched");
+                return false;
+            }
+        };
+        let valid = wire::parse_item(&bytes).ok().is_some_and(|item| {
+            item.as_quote_authorization().is_some_and(|q| {
+                q.attributed_to.as_deref() == Some(author.uri.as_str())
+                    && q.interacting_object.as_deref() == Some(quoting)
+                    && q.interaction_target.as_deref() == Some(quoted)
+            })
+        });
+        if !valid {
+            tracing::info!(stamp, quoting, quoted, "quote authorization does not match");
+        }
+        valid
+    }
+
     /// Fetches a status from its own origin (its author fetched too) and
     /// stores it; `None` when it is gone or was deleted.
     pub async fn fetch_status(&self, uri: &str) -> FedResult<Option<StatusId>> {

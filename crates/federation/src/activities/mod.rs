@@ -19,6 +19,7 @@ mod flag;
 mod follow;
 mod like;
 mod moved;
+mod quote_request;
 mod undo;
 mod update;
 
@@ -78,6 +79,7 @@ impl Federation {
             T::Remove => featured::receive(self, &actor, &activity, false).await,
             T::Move => moved::receive(self, &actor, &activity).await,
             T::Flag => flag::receive(self, &actor, &activity).await,
+            T::QuoteRequest => quote_request::receive(self, &actor, &activity).await,
             other => {
                 tracing::info!(kind = ?other, actor = %actor.uri, "activity kind not handled; dropped");
                 Ok(())
@@ -102,6 +104,22 @@ impl Federation {
     }
 
     /// A status (local or remote) named by its ActivityPub id.
+    /// A local status by its ActivityPub id.
+    pub(crate) async fn local_status_by_uri(
+        &self,
+        uri: &str,
+    ) -> FedResult<Option<ferrodon_model::StatusId>> {
+        let Some(id) = self.status_by_uri(uri).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .services()
+            .status_for_federation(id)
+            .await?
+            .filter(|v| v.status.local && v.status.reblog_of_id.is_none())
+            .map(|v| v.status.id))
+    }
+
     pub(crate) async fn status_by_uri(
         &self,
         uri: &str,

@@ -31,6 +31,28 @@ pub fn answer_follow(accept: bool, actor: &str, follower: &str, follow_uri: &str
     })
 }
 
+/// The answer to a `QuoteRequest`: `Accept` with the `QuoteAuthorization`
+/// of quote `quote_id` as its `result`, or `Reject` (`quote_id` `None`).
+pub fn answer_quote(actor: &str, requester: &str, request: &str, quote_id: Option<i64>) -> Value {
+    match quote_id {
+        Some(id) => json!({
+            "id": format!("{actor}#accepts/quote_requests/{}", short_hash(request)),
+            "type": "Accept",
+            "actor": actor,
+            "to": [requester],
+            "object": request,
+            "result": super::note::quote_authorization_uri(actor, id),
+        }),
+        None => json!({
+            "id": format!("{actor}#rejects/quote_requests/{}", short_hash(request)),
+            "type": "Reject",
+            "actor": actor,
+            "to": [requester],
+            "object": request,
+        }),
+    }
+}
+
 /// `Like` of a status.
 pub fn like(actor: &str, status: &str, status_id: i64) -> Value {
     json!({"id": format!("{actor}#likes/{status_id}"), "type": "Like", "actor": actor, "object": status})

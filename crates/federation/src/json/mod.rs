@@ -53,6 +53,10 @@ pub fn context() -> Value {
             "quoteUri": "http://fedibird.com/ns#quoteUri",
             "_misskey_quote": "https://misskey-hub.net/ns#_misskey_quote",
             "quoteAuthorization": {"@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id"},
+            "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+            "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+            "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+            "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
         }
     ])
 }

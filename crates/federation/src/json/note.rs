@@ -172,6 +172,15 @@ pub fn object(i: &Instance, v: &StatusView, parents: &HashMap<StatusId, String>)
         && q.state == "accepted"
     {
         let quoted_uri = uri_of(i, quoted);
+        let stamp = if quoted.account.is_local() {
+            q.quote_id
+                .map(|id| quote_authorization_uri(&i.uri_of(&quoted.account), id))
+        } else {
+            q.approval_uri.clone()
+        };
+        if let Some(stamp) = stamp {
+            doc.insert("quoteAuthorization".into(), json!(stamp));
+        }
         doc.insert("quote".into(), json!(quoted_uri));
         doc.insert("_misskey_quote".into(), json!(quoted_uri));
         doc.insert("quoteUri".into(), json!(quoted_uri));
@@ -251,5 +260,23 @@ pub fn announce(i: &Instance, reblog: &StatusView, original: &StatusView) -> Val
         "to": to,
         "cc": cc,
         "object": uri_of(i, original),
+    })
+}
+
+/// Where a local author's approval of quote `quote_id` is served.
+pub fn quote_authorization_uri(author_uri: &str, quote_id: i64) -> String {
+    format!("{author_uri}/quote_authorizations/{quote_id}")
+}
+
+/// The `QuoteAuthorization` (FEP-044f) of an accepted quote of a local
+/// status.
+pub fn quote_authorization(author_uri: &str, quote_id: i64, quoting: &str, quoted: &str) -> Value {
+    json!({
+        "@context": super::context(),
+        "id": quote_authorization_uri(author_uri, quote_id),
+        "type": "QuoteAuthorization",
+        "attributedTo": author_uri,
+        "interactingObject": quoting,
+        "interactionTarget": quoted,
     })
 }

@@ -89,6 +89,9 @@ pub struct Object {
     /// FEP-044f.
     #[serde(default, deserialize_with = "de::id")]
     pub quote: Option<String>,
+    /// FEP-044f: the quoted author's approval stamp.
+    #[serde(default, deserialize_with = "de::id")]
+    pub quote_authorization: Option<String>,
     #[serde(default, deserialize_with = "de::id")]
     pub quote_url: Option<String>,
     /// Fedibird.
