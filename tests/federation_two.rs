@@ -242,7 +242,10 @@ lane_test!(domain_blocks, |lane: Lane| async move {
         "silence",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("1 known accounts"), "{out}");
+    // bob, and B's instance actor: B signed its fetch of alice's key, and
+    // A verified that signature (a signed GET names its reader), storing
+    // the signer as it does every key owner.
+    assert!(out.contains("2 known accounts"), "{out}");
     let quiet = post_status(&b, "a silenced post").await;
     let quiet_uri = str_field(&quiet, "uri");
     wait_until("the silenced post in alice's home", || async {
