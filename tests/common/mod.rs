@@ -10,6 +10,7 @@ use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod interop;
 pub mod peer;
 
 use ferrodon_testkit::{Lane, ServerOptions, TestServer};
