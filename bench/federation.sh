@@ -159,6 +159,11 @@ psql_db -c "UPDATE accounts SET shared_inbox_url = NULL WHERE domain IS NOT NULL
 echo
 echo "Ingest: $n signed Create(Note) to POST /inbox, $conc in flight"
 before="$(psql_db -c "SELECT COUNT(*) FROM statuses WHERE NOT local")"
+# PERF_OUT=FILE: a system-wide CPU profile (perf, cpu-clock) of the ingest phase.
+if [ -n "${PERF_OUT:-}" ]; then
+  perf record -q -e cpu-clock -F 499 -a -g -o "$PERF_OUT" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 out="$("$sink" ingest "$work" "http://127.0.0.1:$port/inbox" $base $hosts $per "$n" "$conc" 2>"$work/ingest.err")"
 cat "$work/ingest.err"
 started="$(echo "$out" | json 'd["started_ns"]')"
@@ -174,6 +179,7 @@ if [ -n "$done_ns" ]; then
 else
   echo "    processed: only $((c - before)) of $n statuses stored after 5 minutes"
 fi
+if [ -n "${perf_pid:-}" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
 echo
 echo "server log: $(grep -c . "$work/log" || true) lines (warn and above); the last 5:"
 tail -5 "$work/log" | cut -c1-300 | sed 's/^/    /'

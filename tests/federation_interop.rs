@@ -389,14 +389,9 @@ async fn journey(server: &TestServer, peer: &InteropPeer) {
 
 /// bovine's own form of `Undo`: `ActivityFactory.undo` names the undone
 /// activity by its id unless told to embed it. Mastodon takes this for a
-/// `Follow` (its `Undo` looks follows up by their uri).
-///
-/// KNOWN FERRODON BUG, so ignored: Ferrodon answers 202 but undoes only an
-/// `Announce` named by id (`crates/federation/src/activities/undo.rs`), so
-/// the follower stays and the wait below times out. Run it with
-/// `cargo test --test federation_interop bovine_undo_follow_by_id -- --ignored`.
+/// `Follow` (its `Undo` looks follows up by their uri), and so does
+/// Ferrodon (this test found that it did not).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known Ferrodon bug: an Undo naming a Follow by id is accepted (202) and has no effect"]
 async fn bovine_undo_follow_by_id() {
     let Some(python) = client_env("FERRODON_TEST_PYTHON", "bovine interop") else {
         return;

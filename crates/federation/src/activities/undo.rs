@@ -20,10 +20,19 @@ pub(super) async fn receive(
         .ok_or_else(|| refuse("an Undo without an object"))?;
     let services = fed.services();
     let Some(inner) = object.as_activity() else {
-        // Only an id: an Announce we stored by its id can still be undone.
+        // Only an id (bovine sends follows' Undos so): a Follow or an
+        // Announce we stored by its id can still be undone, as Mastodon
+        // looks both up by their uri.
         let id = object.id().ok_or_else(|| refuse("an Undo of nothing"))?;
         if !same_origin(id, actor) {
             return Err(refuse("an Undo of another server's activity"));
+        }
+        if let Some((follower, target)) = services.follow_request_by_uri(id).await? {
+            if follower != actor.id {
+                return Err(refuse("an Undo of someone else's Follow"));
+            }
+            services.undo_remote_follow(actor.id, target).await?;
+            return Ok(());
         }
         services.undo_remote_reblog(id, actor.id).await?;
         return Ok(());
