@@ -664,6 +664,16 @@ lane_test!(quote_requests_and_authorizations, |lane: Lane| async move {
     let trudys = note(&trudy, 10, json!({}));
     let trudys_uri = trudys["id"].as_str().unwrap().to_owned();
     deliver(&server, &trudy, create(&trudy, trudys)).await;
+    // Inbound activities run concurrently: the quoted status first.
+    wait_until("trudy's status to be stored", || async {
+        sql_fetch_text(
+            &server,
+            "SELECT CAST(id AS TEXT) FROM statuses WHERE uri = $1",
+            &[&trudys_uri],
+        )
+        .await
+    })
+    .await;
     let good_stamp = format!("{}/stamps/1", trudy.uri);
     peer.serve_json(
         "/users/trudy/stamps/1",

@@ -110,14 +110,15 @@ impl Services {
     /// (remote URLs), poll, emoji, and `FanOutStatus` in one transaction.
     pub async fn create_remote_status(&self, s: &RemoteStatus) -> Result<Option<StatusId>> {
         let db = self.db();
-        if let Some(id) = store::status_id_by_uri(db, &s.uri).await? {
-            return Ok(Some(id));
-        }
-        if store::is_tombstoned(db, &s.uri).await? {
-            return Ok(None);
+        match store::status_or_tombstone(db, &s.uri).await? {
+            (Some(id), _) => return Ok(Some(id)),
+            (None, true) => return Ok(None),
+            (None, false) => {}
         }
         let author = self.remote_account(s.account_id).await?;
-        let reject_media = self.media_rejected(author.domain.as_deref()).await?;
+        // Only media and emoji are affected by `reject_media`.
+        let reject_media = (!s.media.is_empty() || !s.emojis.is_empty())
+            && self.media_rejected(author.domain.as_deref()).await?;
         let parent = match &s.in_reply_to_uri {
             Some(uri) => match store::status_id_by_uri(db, uri).await? {
                 Some(id) => statuses::get(db, id)

@@ -360,6 +360,9 @@ impl Services {
             .into_iter()
             .map(|t| t.tag.id)
             .collect();
+        if tag_ids.is_empty() {
+            return Ok(());
+        }
         let mut after = 0;
         loop {
             let batch = tags::local_followers(db, &tag_ids, after, TAG_FAN_OUT_BATCH).await?;

@@ -56,6 +56,9 @@ pub async fn insert(tx: &mut Tx, job: &NewJob) -> Result<bool> {
 
 /// Adds jobs in one transaction of their own; returns how many were new.
 pub async fn insert_many(db: &Db, jobs: &[NewJob]) -> Result<u64> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
     let mut tx = db.begin().await?;
     let now = crate::now();
     let mut added = 0;

@@ -275,6 +275,22 @@ pub async fn insert_tombstone<'a>(
 }
 
 /// Whether the object `uri` was deleted.
+/// The status stored under `uri`, and whether a tombstone says it was
+/// deleted (one round trip for both).
+pub async fn status_or_tombstone<'a>(
+    ex: impl Exec<'a>,
+    uri: &str,
+) -> Result<(Option<StatusId>, bool)> {
+    let (id, tombstoned): (Option<i64>, bool) = sql::fetch_one(
+        ex,
+        "SELECT (SELECT id FROM statuses WHERE uri = $1), \
+         EXISTS (SELECT 1 FROM tombstones WHERE uri = $1)",
+        args![uri],
+    )
+    .await?;
+    Ok((id.map(StatusId), tombstoned))
+}
+
 pub async fn is_tombstoned<'a>(ex: impl Exec<'a>, uri: &str) -> Result<bool> {
     let n: i64 = sql::fetch_scalar(
         ex,

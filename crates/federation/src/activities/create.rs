@@ -42,7 +42,24 @@ pub(super) async fn receive(
             .await?;
         return Ok(());
     }
-    let remote = note_to_remote(fed, actor, note).await?;
+    let mut remote = note_to_remote(fed, actor, note).await?;
+    // A quoted status not known here is fetched from its origin first (as
+    // Mastodon does), so the quote can be recorded (and its stamp checked);
+    // failing that, the post is stored without it.
+    if let Some(quoted) = remote.quote_uri.clone()
+        && fed.status_by_uri(&quoted).await?.is_none()
+    {
+        match fed.fetch_status(&quoted).await {
+            Ok(Some(_)) => {
+                if let Some(stamp) = note.quote_authorization.as_deref() {
+                    remote.quote_approved =
+                        fed.quote_stamp_valid(stamp, &remote.uri, &quoted).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::info!(quoted, error = %e, "quoted status not fetched"),
+        }
+    }
     fed.services().create_remote_status(&remote).await?;
     Ok(())
 }
