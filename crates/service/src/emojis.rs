@@ -6,7 +6,8 @@
 //! Renderers are synchronous, so each process keeps a snapshot of the
 //! enabled local emojis ([`EmojiSet`]) that is reloaded when it is older
 //! than a few seconds (checked once per request), which also picks up
-//! emojis another process added. Remote emojis come with federation.
+//! emojis another process added. Remote emojis are stored with their domain as federation receives them
+//! and shown on remote statuses (`views`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use ferrodon_storage::emojis::{self, CustomEmoji};
 
 use crate::media::Upload;
+pub use crate::text::{shortcodes, valid_shortcode};
 use crate::{Result, ServiceError, Services};
 
 /// How old the snapshot may get before a request reloads it.
@@ -86,43 +88,6 @@ impl EmojiSet {
         }
         out
     }
-}
-
-fn shortcode_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-/// `:name:` occurrences as Mastodon finds them: at least two word
-/// characters, not glued to a letter, digit or colon on either side.
-pub fn shortcodes(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    let mut before: Option<char> = None;
-    while let Some(start) = rest.find(':') {
-        let prev = rest[..start].chars().next_back().or(before);
-        let after = &rest[start + 1..];
-        let len = after
-            .find(|c: char| !shortcode_char(c))
-            .unwrap_or(after.len());
-        let closes = after[len..].starts_with(':');
-        let next = after[len..].chars().nth(1);
-        let free_before = prev.is_none_or(|p| !(p.is_alphanumeric() || p == ':'));
-        let free_after = next.is_none_or(|n| !(n.is_alphanumeric() || n == ':'));
-        if len >= 2 && closes && free_before && free_after {
-            out.push(&after[..len]);
-            before = Some(':');
-            rest = &after[len + 1..];
-        } else {
-            before = Some(':');
-            rest = after;
-        }
-    }
-    out
-}
-
-/// Whether `code` is a valid shortcode (Mastodon: two or more of `[a-zA-Z0-9_]`).
-pub fn valid_shortcode(code: &str) -> bool {
-    code.len() >= 2 && code.chars().all(shortcode_char)
 }
 
 impl Services {

@@ -418,6 +418,47 @@ fn decode_entities(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+// Custom emoji shortcodes (here, with the other text rules, so that the
+// emoji snapshot and status views both read them without importing each
+// other).
+
+fn shortcode_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// `:name:` occurrences as Mastodon finds them: at least two word
+/// characters, not glued to a letter, digit or colon on either side.
+pub fn shortcodes(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(start) = rest.find(':') {
+        let prev = rest[..start].chars().next_back().or(before);
+        let after = &rest[start + 1..];
+        let len = after
+            .find(|c: char| !shortcode_char(c))
+            .unwrap_or(after.len());
+        let closes = after[len..].starts_with(':');
+        let next = after[len..].chars().nth(1);
+        let free_before = prev.is_none_or(|p| !(p.is_alphanumeric() || p == ':'));
+        let free_after = next.is_none_or(|n| !(n.is_alphanumeric() || n == ':'));
+        if len >= 2 && closes && free_before && free_after {
+            out.push(&after[..len]);
+            before = Some(':');
+            rest = &after[len + 1..];
+        } else {
+            before = Some(':');
+            rest = after;
+        }
+    }
+    out
+}
+
+/// Whether `code` is a valid shortcode (Mastodon: two or more of `[a-zA-Z0-9_]`).
+pub fn valid_shortcode(code: &str) -> bool {
+    code.len() >= 2 && code.chars().all(shortcode_char)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

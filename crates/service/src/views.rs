@@ -129,8 +129,8 @@ async fn remote_emojis_of(
         else {
             continue;
         };
-        let mut codes = crate::emojis::shortcodes(&s.spoiler_text);
-        codes.extend(crate::emojis::shortcodes(&s.content));
+        let mut codes = crate::text::shortcodes(&s.spoiler_text);
+        codes.extend(crate::text::shortcodes(&s.content));
         codes.sort_unstable();
         codes.dedup();
         if !codes.is_empty() {
