@@ -103,6 +103,33 @@ async fn account_id(server: &TestServer, uri: &str) -> String {
     .await
 }
 
+/// `actor` follows the local account `local_uri` (unlocked: at once); waits
+/// until `local_api`'s user sees the follower, and returns its local id.
+async fn follow_local(
+    server: &TestServer,
+    actor: &PeerActor,
+    local_api: &Api,
+    local_uri: &str,
+) -> String {
+    deliver(
+        server,
+        actor,
+        json!({"id": format!("{}/follows/1", actor.uri), "type": "Follow",
+               "actor": actor.uri, "object": local_uri}),
+    )
+    .await;
+    let id = account_id(server, &actor.uri).await;
+    wait_until("the follow", || async {
+        let rel = local_api
+            .get(&format!("/api/v1/accounts/relationships?id[]={id}"))
+            .await
+            .ok_json();
+        (rel[0]["followed_by"] == true).then_some(())
+    })
+    .await;
+    id
+}
+
 /// The ActivityPub ids of the statuses `account` has pinned, as the client
 /// API lists them.
 async fn pinned_uris(api: &Api, account: &str) -> Vec<String> {
@@ -132,22 +159,7 @@ lane_test!(pins_blocks_and_domain_rejections, |lane: Lane| async move {
     let featured = format!("{}/collections/featured", mallory.uri);
 
     // mallory follows alice (unlocked: at once).
-    deliver(
-        &server,
-        &mallory,
-        json!({"id": format!("{}/follows/1", mallory.uri), "type": "Follow",
-               "actor": mallory.uri, "object": alice_uri}),
-    )
-    .await;
-    let mallory_id = account_id(&server, &mallory.uri).await;
-    wait_until("mallory follows alice", || async {
-        let rel = alice_api
-            .get(&format!("/api/v1/accounts/relationships?id[]={mallory_id}"))
-            .await
-            .ok_json();
-        (rel[0]["followed_by"] == true).then_some(())
-    })
-    .await;
+    let mallory_id = follow_local(&server, &mallory, &alice_api, &alice_uri).await;
 
     // --- Add / Remove on the featured collection ----------------------------
     let first = note(&mallory, 1, json!({}));
@@ -413,22 +425,7 @@ lane_test!(
         let resp = signed_get(&mallory).send_via(&url_at).await;
         assert_eq!(resp.status, 404, "{}", resp.describe());
 
-        deliver(
-            &server,
-            &mallory,
-            json!({"id": format!("{}/follows/1", mallory.uri), "type": "Follow",
-               "actor": mallory.uri, "object": alice_uri}),
-        )
-        .await;
-        let mallory_id = account_id(&server, &mallory.uri).await;
-        wait_until("mallory follows alice", || async {
-            let rel = alice_api
-                .get(&format!("/api/v1/accounts/relationships?id[]={mallory_id}"))
-                .await
-                .ok_json();
-            (rel[0]["followed_by"] == true).then_some(())
-        })
-        .await;
+        let mallory_id = follow_local(&server, &mallory, &alice_api, &alice_uri).await;
         jobs_idle(&admin).await;
 
         // A follower's signed fetch: the object, addressed to the followers.
